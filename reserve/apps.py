@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class ReserveConfig(AppConfig):
+    name = "reserve"
+    verbose_name = _("Reserve")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from reserve import amounts, dbguards, roles
+
+        amounts.install_sqlite_functions()
+        dbguards.install_sqlite_functions()
+        post_migrate.connect(roles.ensure_roles_after_migrate, dispatch_uid="reserve.roles")

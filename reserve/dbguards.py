@@ -1,0 +1,91 @@
+"""Database triggers that refuse UPDATE and DELETE on rows that must never change
+(posted journal entries, postings, lot movements, the audit journal, recorded decisions),
+even from raw SQL. Installed by migrations on PostgreSQL and SQLite.
+
+On SQLite the trigger asks the function ``reserve_guard_active()``, registered on every
+connection the application opens; it answers 1 except inside :func:`maintenance`, which only
+the test-database ``flush`` command uses. A connection without the function (the sqlite3
+shell, another program) gets an error, so the write is refused there too. On PostgreSQL the
+row triggers have no exception; ``TRUNCATE`` (used by the test flush) is not a row operation.
+"""
+
+import contextlib
+
+from django.db.backends.signals import connection_created
+
+_maintenance_depth = 0
+
+
+@contextlib.contextmanager
+def maintenance():
+    global _maintenance_depth
+    _maintenance_depth += 1
+    try:
+        yield
+    finally:
+        _maintenance_depth -= 1
+
+
+def _guard_active() -> int:
+    return 0 if _maintenance_depth else 1
+
+
+def _register(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("reserve_guard_active", 0, _guard_active, deterministic=False)
+
+
+def install_sqlite_functions() -> None:
+    connection_created.connect(_register, dispatch_uid="reserve.dbguards.sqlite")
+
+
+def guard_sql(vendor: str, table: str) -> list[str]:
+    if vendor == "postgresql":
+        return [
+            f"""
+            CREATE OR REPLACE FUNCTION {table}_immutable() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '% on {table} refused: rows are immutable', TG_OP
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END;
+            $$ LANGUAGE plpgsql;
+            """,
+            f"DROP TRIGGER IF EXISTS {table}_immutable ON {table};",
+            f"""CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {table}_immutable();""",
+        ]
+    if vendor == "sqlite":
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_no_update;",
+            f"DROP TRIGGER IF EXISTS {table}_no_delete;",
+            f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+                WHEN reserve_guard_active() BEGIN
+                SELECT RAISE(ABORT, 'UPDATE on {table} refused: rows are immutable'); END;""",
+            f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+                WHEN reserve_guard_active() BEGIN
+                SELECT RAISE(ABORT, 'DELETE on {table} refused: rows are immutable'); END;""",
+        ]
+    raise NotImplementedError(vendor)
+
+
+def unguard_sql(vendor: str, table: str) -> list[str]:
+    if vendor == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {table}_immutable ON {table};", f"DROP FUNCTION IF EXISTS {table}_immutable();"]
+    return [f"DROP TRIGGER IF EXISTS {table}_no_update;", f"DROP TRIGGER IF EXISTS {table}_no_delete;"]
+
+
+def install_guards(tables: list[str]):
+    """A migration operation installing the guards on ``tables`` for the current database."""
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        for table in tables:
+            for sql in guard_sql(schema_editor.connection.vendor, table):
+                schema_editor.execute(sql)
+
+    def backwards(apps, schema_editor):
+        for table in tables:
+            for sql in unguard_sql(schema_editor.connection.vendor, table):
+                schema_editor.execute(sql)
+
+    return migrations.RunPython(forwards, backwards)

@@ -1,0 +1,137 @@
+"""Reads of the ledger. Amounts are ints of smallest units; format with ``asset.format``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from reserve.amounts import AmountField, ExactSum
+from reserve.models import (
+    HELD_CATEGORIES,
+    Account,
+    AccountDay,
+    Asset,
+    Category,
+    JournalEntry,
+    Lot,
+    Posting,
+    Wallet,
+)
+
+
+@dataclass(frozen=True)
+class Holding:
+    asset: Asset
+    category: str
+    units: int
+
+    @property
+    def amount(self) -> str:
+        return self.asset.format(self.units)
+
+
+@dataclass(frozen=True)
+class LotView:
+    lot: Lot
+    category: str
+    origin_kind: str
+    origin_label: str
+    restriction: str
+    remaining: int
+    root_lot_id: int
+
+
+def balances(*, wallet: Wallet | None = None, asset: Asset | None = None) -> QuerySet[Account]:
+    qs = Account.objects.select_related("asset", "wallet").exclude(category=Category.EXTERNAL)
+    if wallet is not None:
+        qs = qs.filter(wallet=wallet)
+    if asset is not None:
+        qs = qs.filter(asset=asset)
+    return qs.order_by("asset__symbol", "wallet__code", "category")
+
+
+def _as_of_bounds(as_of: dt.datetime | dt.date | None) -> tuple[dt.date, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    if as_of is None:
+        as_of = timezone.now()
+    if isinstance(as_of, dt.datetime):
+        if timezone.is_naive(as_of):
+            as_of = timezone.make_aware(as_of, tz)
+        return timezone.localtime(as_of, tz).date(), as_of
+    end = timezone.make_aware(dt.datetime.combine(as_of, dt.time.max), tz)
+    return as_of, end
+
+
+def account_balances_as_of(
+    as_of: dt.datetime | dt.date | None = None, *, accounts: QuerySet[Account] | None = None
+) -> list[tuple[Account, int]]:
+    """Balance of each account at ``as_of`` (a date means the end of that Almaty day).
+
+    One query: each account's closing balance of the last day before ``as_of``'s day
+    (an index seek in ``AccountDay``) plus that day's postings up to ``as_of``. The cost does
+    not grow with the number of postings on earlier days.
+    """
+    day, moment = _as_of_bounds(as_of)
+    tz = timezone.get_current_timezone()
+    day_start = timezone.make_aware(dt.datetime.combine(day, dt.time.min), tz)
+    before = (
+        AccountDay.objects.filter(account=OuterRef("pk"), day__lt=day).order_by("-day").values("closing")[:1]
+    )
+    intraday = (
+        Posting.objects.filter(account=OuterRef("pk"), effective_at__gte=day_start, effective_at__lte=moment)
+        .order_by()
+        .values("account")
+        .annotate(total=ExactSum("amount"))
+        .values("total")
+    )
+    qs = accounts if accounts is not None else balances()
+    qs = qs.annotate(
+        opening=Subquery(before, output_field=AmountField()),
+        intraday=Subquery(intraday, output_field=AmountField()),
+    )
+    return [(a, (a.opening or 0) + (a.intraday or 0)) for a in qs]
+
+
+def holdings_as_of(
+    as_of: dt.datetime | dt.date | None = None, *, categories=HELD_CATEGORIES
+) -> list[Holding]:
+    """Units held by asset and legal category at ``as_of``; zero rows are left out."""
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    assets: dict[int, Asset] = {}
+    for account, units in account_balances_as_of(as_of, accounts=balances().filter(category__in=categories)):
+        totals[(account.asset_id, account.category)] += units
+        assets[account.asset_id] = account.asset
+    return [
+        Holding(asset=assets[asset_id], category=category, units=units)
+        for (asset_id, category), units in sorted(totals.items(), key=lambda kv: (assets[kv[0][0]].symbol, kv[0][1]))
+        if units != 0
+    ]
+
+
+def lots_for(wallet: Wallet, asset: Asset) -> list[LotView]:
+    """Where each unit of ``asset`` now in ``wallet`` came from: open lots, oldest first."""
+    lots = (
+        Lot.objects.filter(account__wallet=wallet, account__asset=asset, remaining__gt=0)
+        .select_related("account")
+        .order_by("id")
+    )
+    return [
+        LotView(
+            lot=lot, category=lot.account.category, origin_kind=lot.origin_kind,
+            origin_label=lot.origin_label, restriction=lot.restriction, remaining=lot.remaining,
+            root_lot_id=lot.root_id or lot.pk,
+        )
+        for lot in lots
+    ]
+
+
+def entries_for_source(source) -> QuerySet[JournalEntry]:
+    from django.contrib.contenttypes.models import ContentType
+
+    return JournalEntry.objects.filter(
+        source_content_type=ContentType.objects.get_for_model(source), source_object_id=str(source.pk)
+    ).prefetch_related("postings__account__asset")

@@ -1,0 +1,363 @@
+"""Every write to the ledger goes through :func:`post_entry` or :func:`reverse_entry`.
+
+One transaction takes the year's sequence row lock (gapless numbering, and a single order in
+which posting transactions take locks, so they cannot deadlock each other), locks the touched
+accounts, checks every rule, writes the entry, its postings, the materialised balances, the
+per-day closing balances, the lots and the audit row. Amount arithmetic is done here in Python
+on ints, never in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from reserve.amounts import AmountError, check_units
+from reserve.models import (
+    Account,
+    AccountDay,
+    Asset,
+    Category,
+    JournalEntry,
+    JournalSequence,
+    Lot,
+    LotMovement,
+    Period,
+    Posting,
+    Wallet,
+)
+from reserve.posting_rules import REVERSAL, UnknownReason, get_reason
+from reserve.services.audit import record_event
+
+#: How far in the future an entry may be dated (clock skew between hosts), not more.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class LedgerError(ValidationError):
+    """A posting that breaks a ledger rule; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Line:
+    account: Account
+    amount: int
+    #: A restriction (such as ``no_sale``) put on the units this line brings in.
+    restriction: str = ""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where units entering the fund come from: opens root lots."""
+
+    kind: str
+    label: str
+    document: models.Model | None = None
+    restriction: str = ""
+
+
+@dataclass
+class _Piece:
+    lot: Lot
+    amount: int
+
+
+@dataclass
+class _Plan:
+    prefer_lots: dict[int, list[int]] = field(default_factory=dict)
+    restore_pieces: dict[int, list[_Piece]] = field(default_factory=dict)
+
+
+def get_account(*, wallet: Wallet | None, category: str, asset: Asset) -> Account:
+    """The account of (wallet, category, asset), created on first use."""
+    if (category == Category.EXTERNAL) != (wallet is None):
+        raise LedgerError(_("Only the external category has no wallet."))
+    if category not in Category.values:
+        raise LedgerError(_("Unknown category %(category)s.") % {"category": category})
+    if wallet is not None and wallet.network != asset.network:
+        raise LedgerError(
+            _("Wallet %(wallet)s is on %(wnet)s; %(asset)s is on %(anet)s.")
+            % {"wallet": wallet.code, "wnet": wallet.network, "asset": asset.symbol, "anet": asset.network}
+        )
+    try:
+        with transaction.atomic():
+            account, _created = Account.objects.get_or_create(
+                wallet=wallet, category=category, asset=asset
+            )
+    except IntegrityError:
+        account = Account.objects.get(wallet=wallet, category=category, asset=asset)
+    return account
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def ensure_period_open(moment: dt.datetime) -> None:
+    day = local_day(moment)
+    if Period.objects.filter(year=day.year, month=day.month, closed_at__isnull=False).exists():
+        raise LedgerError(
+            _("Period %(year)d-%(month)02d is closed; entries dated in it are refused.")
+            % {"year": day.year, "month": day.month}
+        )
+
+
+def _validate_lines(lines: Sequence[Line]) -> None:
+    if len(lines) < 2:
+        raise LedgerError(_("An entry needs at least two postings."))
+    totals: dict[int, int] = defaultdict(int)
+    seen: set[int] = set()
+    for line in lines:
+        try:
+            check_units(line.amount)
+        except AmountError as exc:
+            raise LedgerError(str(exc))
+        if line.amount == 0:
+            raise LedgerError(_("A posting amount cannot be zero."))
+        if line.account.pk in seen:
+            raise LedgerError(_("An account appears twice in one entry."))
+        seen.add(line.account.pk)
+        totals[line.account.asset_id] += line.amount
+    unbalanced = [asset_id for asset_id, total in totals.items() if total != 0]
+    if unbalanced:
+        symbols = ", ".join(Asset.objects.filter(pk__in=unbalanced).values_list("symbol", flat=True))
+        raise LedgerError(_("The entry does not balance for %(assets)s.") % {"assets": symbols})
+
+
+def _next_number(year: int) -> int:
+    JournalSequence.objects.bulk_create([JournalSequence(year=year)], ignore_conflicts=True)
+    sequence = JournalSequence.objects.select_for_update().get(year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return sequence.last_number
+
+
+def _record_day(account: Account, day: dt.date, amount: int) -> None:
+    row = AccountDay.objects.filter(account=account, day=day).first()
+    if row is None:
+        previous = (
+            AccountDay.objects.filter(account=account, day__lt=day).order_by("-day").values_list("closing", flat=True).first()
+        )
+        AccountDay.objects.create(account=account, day=day, delta=amount, closing=(previous or 0) + amount)
+    else:
+        AccountDay.objects.filter(pk=row.pk).update(delta=row.delta + amount, closing=row.closing + amount)
+    # A backdated entry moves every later closing balance of this account.
+    for later_id, closing in AccountDay.objects.filter(account=account, day__gt=day).values_list("id", "closing"):
+        AccountDay.objects.filter(pk=later_id).update(closing=closing + amount)
+
+
+def _consume_lots(account: Account, amount: int, posting: Posting, prefer: list[int]) -> list[_Piece]:
+    """Take ``amount`` out of the account's lots: preferred lots first, then oldest first."""
+    pieces: list[_Piece] = []
+    needed = amount
+    open_lots = list(Lot.objects.filter(account=account, remaining__gt=0).order_by("id"))
+    order = {lot_id: i for i, lot_id in enumerate(prefer)}
+    open_lots.sort(key=lambda lot: (0, order[lot.pk]) if lot.pk in order else (1, lot.pk))
+    for lot in open_lots:
+        if needed == 0:
+            break
+        take = min(lot.remaining, needed)
+        lot.remaining -= take
+        Lot.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
+        LotMovement.objects.create(lot=lot, posting=posting, amount=take)
+        pieces.append(_Piece(lot=lot, amount=take))
+        needed -= take
+    if needed:
+        raise LedgerError(
+            _("Lots of account %(account)s do not cover the amount; run verify_ledger.")
+            % {"account": account}
+        )
+    return pieces
+
+
+def _open_lots(
+    line: Line, posting: Posting, pool: list[_Piece], origin: Origin | None, opens_lots: bool
+) -> None:
+    needed = line.amount
+    while needed and pool:
+        piece = pool[0]
+        take = min(piece.amount, needed)
+        source = piece.lot
+        Lot.objects.create(
+            account=line.account, opened_by=posting, parent=source, root_id=source.root_id or source.pk,
+            origin_kind=source.origin_kind, origin_label=source.origin_label,
+            origin_content_type_id=source.origin_content_type_id, origin_object_id=source.origin_object_id,
+            restriction=source.restriction or line.restriction,
+            amount=take, remaining=take, opened_at=posting.effective_at,
+        )
+        piece.amount -= take
+        needed -= take
+        if piece.amount == 0:
+            pool.pop(0)
+    if needed == 0:
+        return
+    if origin is None or not opens_lots:
+        raise LedgerError(
+            _("Units entering %(account)s must come from another fund account or name their origin.")
+            % {"account": line.account}
+        )
+    document = origin.document
+    Lot.objects.create(
+        account=line.account, opened_by=posting, origin_kind=origin.kind, origin_label=origin.label[:255],
+        origin_content_type=ContentType.objects.get_for_model(document) if document is not None else None,
+        origin_object_id=str(document.pk) if document is not None else "",
+        restriction=origin.restriction or line.restriction,
+        amount=needed, remaining=needed, opened_at=posting.effective_at,
+    )
+
+
+def post_entry(
+    *,
+    reason: str,
+    lines: Sequence[Line],
+    actor=None,
+    effective_at: dt.datetime | None = None,
+    memo: str = "",
+    source: models.Model | None = None,
+    origin: Origin | None = None,
+    idempotency_key: str | None = None,
+) -> JournalEntry:
+    """Post a balanced entry. Raises :class:`LedgerError` and writes nothing if a rule fails.
+
+    With an ``idempotency_key`` already used by an entry with the same postings, that entry is
+    returned and nothing new is written; with different postings, the call is refused.
+    """
+    return _post(
+        reason=reason, lines=lines, actor=actor, effective_at=effective_at, memo=memo,
+        source=source, origin=origin, idempotency_key=idempotency_key, reverses=None, plan=_Plan(),
+    )
+
+
+def reverse_entry(
+    *, entry: JournalEntry, actor=None, memo: str = "", effective_at: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+) -> JournalEntry:
+    """Post the exact opposite of ``entry``; lots come back to where they were taken from."""
+    if entry.reverses_id is not None:
+        raise LedgerError(_("Entry %(number)s is itself a reversal; post a new entry instead.") % {"number": entry.number})
+    if JournalEntry.objects.filter(reverses=entry).exists():
+        raise LedgerError(_("Entry %(number)s has already been reversed.") % {"number": entry.number})
+    postings = list(entry.postings.select_related("account__asset", "account__wallet"))
+    plan = _Plan()
+    for posting in postings:
+        if posting.amount > 0:
+            plan.prefer_lots[posting.account_id] = list(posting.opened_lots.values_list("id", flat=True))
+        else:
+            plan.restore_pieces[posting.account_id] = [
+                _Piece(lot=m.lot, amount=m.amount) for m in posting.lot_movements.select_related("lot")
+            ]
+    lines = [Line(account=p.account, amount=-p.amount) for p in postings]
+    return _post(
+        reason=REVERSAL.code, lines=lines, actor=actor, effective_at=effective_at,
+        memo=memo or _("Reversal of %(number)s") % {"number": entry.number},
+        source=entry.source, origin=None, idempotency_key=idempotency_key, reverses=entry, plan=plan,
+    )
+
+
+def _same_entry(entry: JournalEntry, lines: Sequence[Line]) -> bool:
+    stored = sorted(entry.postings.values_list("account_id", "amount"))
+    return stored == sorted((line.account.pk, line.amount) for line in lines)
+
+
+def _post(
+    *, reason, lines, actor, effective_at, memo, source, origin, idempotency_key, reverses, plan: _Plan
+) -> JournalEntry:
+    try:
+        reason_rule = get_reason(reason)
+    except UnknownReason:
+        raise LedgerError(_("Unknown posting reason %(reason)s.") % {"reason": reason})
+    _validate_lines(lines)
+    now = timezone.now()
+    effective_at = effective_at or now
+    if timezone.is_naive(effective_at):
+        raise LedgerError(_("The entry date must carry a time zone."))
+    if effective_at > now + FUTURE_TOLERANCE:
+        raise LedgerError(_("An entry cannot be dated in the future."))
+    if idempotency_key:
+        existing = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if _same_entry(existing, lines):
+                return existing
+            raise LedgerError(_("This idempotency key was already used for a different entry."))
+
+    with transaction.atomic():
+        ensure_period_open(effective_at)
+        year = local_day(effective_at).year
+        number = _next_number(year)
+        accounts = {
+            a.pk: a
+            for a in Account.objects.select_for_update().select_related("asset", "wallet")
+            .filter(pk__in=[line.account.pk for line in lines]).order_by("pk")
+        }
+        new_balances: dict[int, int] = {}
+        for line in lines:
+            account = accounts[line.account.pk]
+            new_balance = account.balance + line.amount
+            if new_balance < 0 and not account.may_go_negative:
+                raise LedgerError(
+                    _("Insufficient balance in %(account)s: %(balance)s available, %(amount)s requested.")
+                    % {
+                        "account": account,
+                        "balance": account.asset.format(account.balance),
+                        "amount": account.asset.format(-line.amount),
+                    }
+                )
+            new_balances[account.pk] = new_balance
+
+        entry = JournalEntry(
+            number=f"{year}-{number:06d}", year=year, sequence=number, effective_at=effective_at,
+            posted_at=now, posted_by=actor if actor is not None and actor.is_authenticated else None,
+            reason=reason, memo=memo, reverses=reverses, idempotency_key=idempotency_key or None,
+        )
+        if source is not None:
+            entry.source_content_type = ContentType.objects.get_for_model(source)
+            entry.source_object_id = str(source.pk)
+        if actor is not None and actor.is_authenticated:
+            entry._history_user = actor
+        entry.save()
+
+        day = local_day(effective_at)
+        postings: list[tuple[Line, Posting]] = []
+        for index, line in enumerate(lines, start=1):
+            account = accounts[line.account.pk]
+            posting = Posting.objects.create(
+                entry=entry, line=index, account=account, amount=line.amount,
+                balance_after=new_balances[account.pk], effective_at=effective_at,
+            )
+            Account.objects.filter(pk=account.pk).update(balance=new_balances[account.pk])
+            account.balance = new_balances[account.pk]
+            _record_day(account, day, line.amount)
+            postings.append((Line(account=account, amount=line.amount, restriction=line.restriction), posting))
+
+        pools: dict[int, list[_Piece]] = defaultdict(list)
+        for line, posting in postings:
+            if line.amount < 0 and not line.account.may_go_negative:
+                pieces = _consume_lots(
+                    line.account, -line.amount, posting, plan.prefer_lots.get(line.account.pk, [])
+                )
+                pools[line.account.asset_id].extend(pieces)
+        for line, posting in postings:
+            if line.amount > 0 and not line.account.may_go_negative:
+                restore = plan.restore_pieces.get(line.account.pk)
+                pool = restore if restore is not None else pools[line.account.asset_id]
+                _open_lots(line, posting, pool, origin, reason_rule.opens_lots)
+
+        record_event(
+            action="reserve.entry.posted", actor=actor, subject=entry,
+            data={
+                "number": entry.number, "reason": reason,
+                "reverses": reverses.number if reverses is not None else None,
+                "postings": [
+                    {"account": str(line.account), "amount": line.account.asset.format(line.amount)}
+                    for line, _posting in postings
+                ],
+            },
+        )
+    return entry
