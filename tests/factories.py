@@ -1,0 +1,68 @@
+"""Factories shared by the whole suite."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from reserve.models import Asset, Network, Wallet, WalletAddress, WalletKind
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@fund.example")
+    password = factory.django.Password("correct-horse-battery-staple")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            for role in extracted:
+                self.groups.add(Group.objects.get(name=role))
+
+
+class AssetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Asset
+        django_get_or_create = ("symbol",)
+
+    symbol = "BTC"
+    name = "Bitcoin"
+    network = Network.BITCOIN
+    decimals = 8
+
+
+def btc() -> Asset:
+    return AssetFactory(symbol="BTC", name="Bitcoin", network=Network.BITCOIN, decimals=8)
+
+
+def eth() -> Asset:
+    return AssetFactory(symbol="ETH", name="Ether", network=Network.ETHEREUM, decimals=18)
+
+
+def usdt() -> Asset:
+    return AssetFactory(
+        symbol="USDT-TRC20", name="Tether USD (TRC-20)", network=Network.TRON, decimals=6,
+        contract_address="TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+    )
+
+
+class WalletFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Wallet
+
+    code = factory.Sequence(lambda n: f"wallet-{n}")
+    name = factory.LazyAttribute(lambda w: f"Wallet {w.code}")
+    kind = WalletKind.COLD_MULTISIG
+    network = Network.BITCOIN
+    custodian = "Central Securities Depository"
+
+
+class WalletAddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WalletAddress
+
+    wallet = factory.SubFactory(WalletFactory)
+    address = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
