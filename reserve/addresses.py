@@ -186,9 +186,7 @@ def decode_segwit(hrp: str, addr: str) -> tuple[int, bytes]:
     if version > 16:
         raise AddressError(_("The address has an invalid witness version."))
     if version == 0 and len(decoded) not in (20, 32):
-        raise AddressError(
-            _("The address has an invalid program length for witness version 0.")
-        )
+        raise AddressError(_("The address has an invalid program length for witness version 0."))
     if (version == 0 and spec != Encoding.BECH32) or (version != 0 and spec != Encoding.BECH32M):
         raise AddressError(
             _(
@@ -321,9 +319,7 @@ def _normalize_ethereum(address: str) -> str:
 
 def _normalize_tron(address: str) -> str:
     if address.startswith(("0x", "0X")) or (len(address) == 42 and address[:2] == "41"):
-        raise AddressError(
-            _("Enter the Tron address in its base58 form, which starts with 'T'.")
-        )
+        raise AddressError(_("Enter the Tron address in its base58 form, which starts with 'T'."))
     payload = _base58check_payload(address)
     if len(payload) != 21 or payload[0] != TRON_VERSION:
         raise AddressError(_("This is not a Tron address (Tron addresses start with 'T')."))

@@ -45,8 +45,9 @@ def guard_sql(vendor: str, table: str) -> list[str]:
             f"""
             CREATE OR REPLACE FUNCTION {table}_immutable() RETURNS trigger AS $$
             BEGIN
-                RAISE EXCEPTION '% on {table} refused: rows are immutable', TG_OP
-                    USING ERRCODE = 'integrity_constraint_violation';
+                RAISE EXCEPTION USING
+                    MESSAGE = TG_OP || ' on {table} refused: rows are immutable',
+                    ERRCODE = 'integrity_constraint_violation';
             END;
             $$ LANGUAGE plpgsql;
             """,

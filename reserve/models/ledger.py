@@ -151,7 +151,7 @@ class Posting(ImmutableModel):
     entry = models.ForeignKey(
         JournalEntry, on_delete=models.PROTECT, related_name="postings", verbose_name=_("entry")
     )
-    line = models.PositiveSmallIntegerField(_("line"))
+    line = models.PositiveIntegerField(_("line"))
     account = models.ForeignKey(
         Account, on_delete=models.PROTECT, related_name="postings", verbose_name=_("account")
     )

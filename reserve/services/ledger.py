@@ -293,7 +293,7 @@ def _post(
         number = _next_number(year)
         accounts = {
             a.pk: a
-            for a in Account.objects.select_for_update().select_related("asset", "wallet")
+            for a in Account.objects.select_for_update(of=("self",)).select_related("asset", "wallet")
             .filter(pk__in=[line.account.pk for line in lines]).order_by("pk")
         }
         new_balances: dict[int, int] = {}
