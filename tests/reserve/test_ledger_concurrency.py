@@ -1,0 +1,57 @@
+"""Real threads, real connections, PostgreSQL row locks."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from reserve.models import Account
+from reserve.services.ledger import LedgerError, Line, get_account, post_entry
+from reserve.services.verification import verify_ledger
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_threads(count, work):
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def runner(index):
+        try:
+            barrier.wait()
+            work(index)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_concurrent_withdrawals_never_overdraw(asset, wallet, fund_in):
+    source = fund_in(wallet, asset, 300)
+    external = get_account(wallet=None, category="external", asset=asset)
+    outcomes = {"ok": 0, "refused": 0}
+    lock = threading.Lock()
+
+    def withdraw(_index):
+        for _ in range(50):
+            try:
+                post_entry(reason="reserve.disposal", lines=[Line(source, -1), Line(external, 1)])
+                result = "ok"
+            except LedgerError:
+                result = "refused"
+            with lock:
+                outcomes[result] += 1
+
+    run_threads(8, withdraw)
+
+    assert outcomes == {"ok": 300, "refused": 100}
+    assert Account.objects.get(pk=source.pk).balance == 0
+    report = verify_ledger()
+    assert report.ok, report.problems
