@@ -18,7 +18,7 @@ not a plain non-negative decimal with at most the asset's number of decimals.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError

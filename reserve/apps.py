@@ -10,7 +10,9 @@ class ReserveConfig(AppConfig):
 
     def ready(self) -> None:
         from reserve import amounts, dbguards, roles
+        from reserve.services.kinds import register_reserve_kinds
 
+        register_reserve_kinds()
         amounts.install_sqlite_functions()
         dbguards.install_sqlite_functions()
         post_migrate.connect(roles.ensure_roles_after_migrate, dispatch_uid="reserve.roles")

@@ -1,8 +1,17 @@
 import pytest
 from django.db import connection
 
+from reserve.posting_rules import NO_SALE, register_reason
 from reserve.services.ledger import Line, Origin, get_account, post_entry
 from tests.factories import UserFactory, WalletFactory, btc
+
+# Reasons for testing the ledger's mechanics on their own. Every real reason is posted only by
+# an executing approval request; these need none.
+register_reason("test.inflow", "Test inflow", opens_lots=True, requires_approval=False)
+register_reason("test.move", "Test move", requires_approval=False)
+register_reason(
+    "test.outflow", "Test outflow", requires_approval=False, forbidden_restrictions=frozenset({NO_SALE})
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -46,9 +55,9 @@ def fund_in(db):
         account = get_account(wallet=wallet, category=category, asset=asset)
         external = get_account(wallet=None, category="external", asset=asset)
         post_entry(
-            reason="reserve.opening_balance",
+            reason="test.inflow",
             lines=[Line(external, -units), Line(account, units)],
-            origin=Origin(kind="reserve.opening_balance", label=label),
+            origin=Origin(kind="test.inflow", label=label),
             actor=actor,
         )
         account.refresh_from_db()

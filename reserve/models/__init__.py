@@ -1,3 +1,14 @@
+from reserve.models.approvals import (
+    AllowListedAddress,
+    ApprovalPolicy,
+    ApprovalRequest,
+    ApproverMembership,
+    Decision,
+    GovernedSetting,
+    PolicyTier,
+    RequestStatus,
+    Verdict,
+)
 from reserve.models.assets import Asset, Network, Wallet, WalletAddress, WalletKind
 from reserve.models.audit import AuditEvent
 from reserve.models.immutable import ImmutableModel, ImmutableQuerySet, ImmutableRowError
@@ -16,6 +27,15 @@ from reserve.models.ledger import (
 )
 
 __all__ = [
+    "AllowListedAddress",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "ApproverMembership",
+    "Decision",
+    "GovernedSetting",
+    "PolicyTier",
+    "RequestStatus",
+    "Verdict",
     "HELD_CATEGORIES",
     "RESERVE_CATEGORIES",
     "Account",

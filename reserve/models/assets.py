@@ -93,6 +93,11 @@ class WalletAddress(models.Model):
     def __str__(self) -> str:
         return self.address
 
+    def save(self, *args, **kwargs):
+        if self.wallet_id is not None:
+            self.network = self.wallet.network
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         from reserve.addresses import AddressError, normalize_address
 
@@ -103,8 +108,3 @@ class WalletAddress(models.Model):
             self.address = normalize_address(self.network, self.address)
         except AddressError as exc:
             raise ValidationError({"address": str(exc)})
-
-    def save(self, *args, **kwargs):
-        if self.wallet_id is not None:
-            self.network = self.wallet.network
-        super().save(*args, **kwargs)

@@ -100,6 +100,9 @@ class JournalSequence(models.Model):
     class Meta:
         verbose_name = _("journal sequence")
 
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
 
 class JournalEntry(ImmutableModel):
     number = models.CharField(_("number"), max_length=20, unique=True)
@@ -125,6 +128,10 @@ class JournalEntry(ImmutableModel):
     )
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=128, null=True, blank=True, unique=True
+    )
+    request = models.ForeignKey(
+        "reserve.ApprovalRequest", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="entries", verbose_name=_("approved by request"),
     )
     history = HistoricalRecords()
 
@@ -195,6 +202,9 @@ class AccountDay(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "day"], name="account_day_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day}"
 
 
 class Lot(models.Model):

@@ -35,6 +35,7 @@ from reserve.models import (
     Wallet,
 )
 from reserve.posting_rules import REVERSAL, UnknownReason, get_reason
+from reserve.services.approvals import executing_request
 from reserve.services.audit import record_event
 
 #: How far in the future an entry may be dated (clock skew between hosts), not more.
@@ -73,6 +74,7 @@ class _Piece:
 class _Plan:
     prefer_lots: dict[int, list[int]] = field(default_factory=dict)
     restore_pieces: dict[int, list[_Piece]] = field(default_factory=dict)
+    forbidden_restrictions: frozenset[str] = frozenset()
 
 
 def get_account(*, wallet: Wallet | None, category: str, asset: Asset) -> Account:
@@ -153,11 +155,22 @@ def _record_day(account: Account, day: dt.date, amount: int) -> None:
         AccountDay.objects.filter(pk=later_id).update(closing=closing + amount)
 
 
-def _consume_lots(account: Account, amount: int, posting: Posting, prefer: list[int]) -> list[_Piece]:
-    """Take ``amount`` out of the account's lots: preferred lots first, then oldest first."""
+def _consume_lots(
+    account: Account, amount: int, posting: Posting, prefer: list[int], forbidden: frozenset[str]
+) -> list[_Piece]:
+    """Take ``amount`` out of the account's lots: preferred lots first, then oldest first.
+    Lots under a restriction the reason forbids are never taken."""
     pieces: list[_Piece] = []
     needed = amount
     open_lots = list(Lot.objects.filter(account=account, remaining__gt=0).order_by("id"))
+    if forbidden:
+        blocked = [lot for lot in open_lots if lot.restriction in forbidden]
+        open_lots = [lot for lot in open_lots if lot.restriction not in forbidden]
+        if blocked and sum(lot.remaining for lot in open_lots) < amount:
+            raise LedgerError(
+                _("Units in %(account)s under restriction %(restriction)s can never be moved this way.")
+                % {"account": account, "restriction": ", ".join(sorted({lot.restriction for lot in blocked}))}
+            )
     order = {lot_id: i for i, lot_id in enumerate(prefer)}
     open_lots.sort(key=lambda lot: (0, order[lot.pk]) if lot.pk in order else (1, lot.pk))
     for lot in open_lots:
@@ -237,7 +250,7 @@ def post_entry(
 
 def reverse_entry(
     *, entry: JournalEntry, actor=None, memo: str = "", effective_at: dt.datetime | None = None,
-    idempotency_key: str | None = None,
+    source: models.Model | None = None, idempotency_key: str | None = None,
 ) -> JournalEntry:
     """Post the exact opposite of ``entry``; lots come back to where they were taken from."""
     if entry.reverses_id is not None:
@@ -257,7 +270,8 @@ def reverse_entry(
     return _post(
         reason=REVERSAL.code, lines=lines, actor=actor, effective_at=effective_at,
         memo=memo or _("Reversal of %(number)s") % {"number": entry.number},
-        source=entry.source, origin=None, idempotency_key=idempotency_key, reverses=entry, plan=plan,
+        source=source or entry.source, origin=None, idempotency_key=idempotency_key, reverses=entry,
+        plan=plan,
     )
 
 
@@ -273,7 +287,18 @@ def _post(
         reason_rule = get_reason(reason)
     except UnknownReason:
         raise LedgerError(_("Unknown posting reason %(reason)s.") % {"reason": reason})
+    request_id = executing_request.get()
+    needs_approval = reason_rule.requires_approval
+    if reverses is not None:
+        needs_approval = get_reason(reverses.reason).requires_approval
+    if needs_approval and request_id is None:
+        raise LedgerError(
+            _("Entries for “%(reason)s” are posted only by an approved request, through the approval engine.")
+            % {"reason": reason_rule.label}
+        )
     _validate_lines(lines)
+    if reason_rule.forbidden_restrictions:
+        plan.forbidden_restrictions = reason_rule.forbidden_restrictions
     now = timezone.now()
     effective_at = effective_at or now
     if timezone.is_naive(effective_at):
@@ -315,6 +340,7 @@ def _post(
             number=f"{year}-{number:06d}", year=year, sequence=number, effective_at=effective_at,
             posted_at=now, posted_by=actor if actor is not None and actor.is_authenticated else None,
             reason=reason, memo=memo, reverses=reverses, idempotency_key=idempotency_key or None,
+            request_id=request_id,
         )
         if source is not None:
             entry.source_content_type = ContentType.objects.get_for_model(source)
@@ -340,7 +366,8 @@ def _post(
         for line, posting in postings:
             if line.amount < 0 and not line.account.may_go_negative:
                 pieces = _consume_lots(
-                    line.account, -line.amount, posting, plan.prefer_lots.get(line.account.pk, [])
+                    line.account, -line.amount, posting, plan.prefer_lots.get(line.account.pk, []),
+                    plan.forbidden_restrictions,
                 )
                 pools[line.account.asset_id].extend(pieces)
         for line, posting in postings:

@@ -110,7 +110,7 @@ def test_100000_postings_of_1_wei_sum_exactly(ether, eth_wallet, fund_in):
     external = get_account(wallet=None, category="external", asset=ether)
     # One entry with many postings would be slow to build; the sum is what is under test, so
     # bulk-insert 10^5 postings of 1 wei and 10^5 of -1 wei behind one real entry.
-    entry = post_entry(reason="reserve.transfer", lines=[Line(account, -1), Line(external, 1)])
+    entry = post_entry(reason="test.move", lines=[Line(account, -1), Line(external, 1)])
     rows = []
     for i in range(100_000):
         rows.append(Posting(entry=entry, line=10 + i, account=account, amount=1, balance_after=0, effective_at=entry.effective_at))

@@ -42,7 +42,7 @@ def test_concurrent_withdrawals_never_overdraw(asset, wallet, fund_in):
     def withdraw(_index):
         for _ in range(50):
             try:
-                post_entry(reason="reserve.disposal", lines=[Line(source, -1), Line(external, 1)])
+                post_entry(reason="test.outflow", lines=[Line(source, -1), Line(external, 1)])
                 result = "ok"
             except LedgerError:
                 result = "refused"

@@ -29,7 +29,7 @@ ALMATY = dt.timezone(dt.timedelta(hours=5))
 
 
 def transfer(source, destination, units, **kwargs):
-    return post_entry(reason="reserve.transfer", lines=[Line(source, -units), Line(destination, units)], **kwargs)
+    return post_entry(reason="test.move", lines=[Line(source, -units), Line(destination, units)], **kwargs)
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_an_entry_is_numbered_gaplessly_per_year(funded, other_wallet, asset):
 def test_it_refuses_an_unbalanced_entry(funded, other_wallet, asset):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
     with pytest.raises(LedgerError, match="does not balance"):
-        post_entry(reason="reserve.transfer", lines=[Line(funded, -5), Line(target, 4)])
+        post_entry(reason="test.move", lines=[Line(funded, -5), Line(target, 4)])
     assert JournalEntry.objects.count() == 1
 
 
@@ -56,9 +56,9 @@ def test_it_refuses_an_unknown_reason_zero_and_single_lines(funded, other_wallet
     with pytest.raises(LedgerError, match="Unknown posting reason"):
         post_entry(reason="made.up", lines=[Line(funded, -1), Line(target, 1)])
     with pytest.raises(LedgerError, match="zero"):
-        post_entry(reason="reserve.transfer", lines=[Line(funded, 0), Line(target, 0)])
+        post_entry(reason="test.move", lines=[Line(funded, 0), Line(target, 0)])
     with pytest.raises(LedgerError, match="two postings"):
-        post_entry(reason="reserve.transfer", lines=[Line(funded, 0)])
+        post_entry(reason="test.move", lines=[Line(funded, 0)])
 
 
 def test_it_refuses_an_overdraft_and_writes_nothing(funded, other_wallet, asset):
@@ -83,17 +83,17 @@ def test_it_refuses_mixing_assets_and_networks(funded, db):
         get_account(wallet=funded.wallet, category="reserve:forfeited", asset=ether)
     eth_account = get_account(wallet=eth_wallet, category="reserve:forfeited", asset=ether)
     with pytest.raises(LedgerError, match="does not balance"):
-        post_entry(reason="reserve.transfer", lines=[Line(funded, -1), Line(eth_account, 1)])
+        post_entry(reason="test.move", lines=[Line(funded, -1), Line(eth_account, 1)])
 
 
 def test_an_inflow_needs_an_origin(asset, wallet):
     account = get_account(wallet=wallet, category="custody:pending", asset=asset)
     external = get_account(wallet=None, category="external", asset=asset)
     with pytest.raises(LedgerError, match="name their origin"):
-        post_entry(reason="reserve.opening_balance", lines=[Line(external, -5), Line(account, 5)])
+        post_entry(reason="test.inflow", lines=[Line(external, -5), Line(account, 5)])
     with pytest.raises(LedgerError, match="name their origin"):
         post_entry(
-            reason="reserve.transfer", lines=[Line(external, -5), Line(account, 5)],
+            reason="test.move", lines=[Line(external, -5), Line(account, 5)],
             origin=Origin(kind="x", label="a transfer reason cannot open lots"),
         )
 
@@ -125,7 +125,7 @@ def test_an_entry_is_reversed_at_most_once(funded, other_wallet, asset):
 
 def test_reversing_an_outflow_gives_back_the_original_provenance(funded, asset, wallet):
     external = get_account(wallet=None, category="external", asset=asset)
-    out = post_entry(reason="reserve.transfer", lines=[Line(funded, -300), Line(external, 300)])
+    out = post_entry(reason="test.move", lines=[Line(funded, -300), Line(external, 300)])
     reverse_entry(entry=out)
     views = lots_for(wallet, asset)
     assert sum(v.remaining for v in views) == 10_000
@@ -236,7 +236,7 @@ class TestHoldingsAsOf:
 
         def bring(units, when):
             post_entry(
-                reason="reserve.opening_balance", lines=[Line(external, -units), Line(account, units)],
+                reason="test.inflow", lines=[Line(external, -units), Line(account, units)],
                 origin=Origin(kind="test", label="test"), effective_at=when,
             )
 

@@ -1,0 +1,86 @@
+"""Registry of approval request kinds.
+
+Every action that moves or re-classifies reserve assets, or changes who decides, is a request
+kind: a class that validates and normalises the action's payload, states the facts policies
+match on, describes the ledger effect approvers will see, and executes the action. Apps
+register their kinds from ``AppConfig.ready()`` (reserve here; intake and mining their own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class MatchFacts:
+    asset: Any = None  # reserve.models.Asset or None
+    amount_units: int | None = None
+    valuation: Decimal | None = None
+    source_category: str = ""
+    destination_category: str = ""
+
+
+@dataclass(frozen=True)
+class EffectLine:
+    account: str
+    amount: str
+    direction: str  # "debit" (leaves) or "credit" (arrives)
+
+
+class RequestKind:
+    """Base class: subclasses set ``code`` and ``label`` and implement the methods."""
+
+    code: ClassVar[str]
+    label: ClassVar[str | Promise]
+    #: Whether makers may create this kind through the REST API.
+    api_creatable: ClassVar[bool] = False
+
+    def clean_payload(self, payload: dict) -> dict:
+        """Validate and normalise; raise ValidationError with field errors. Pure: no writes."""
+        raise NotImplementedError
+
+    def title(self, payload: dict) -> str:
+        raise NotImplementedError
+
+    def match_facts(self, payload: dict) -> MatchFacts:
+        return MatchFacts()
+
+    def ledger_effect(self, payload: dict) -> list[EffectLine]:
+        return []
+
+    def check_executable(self, payload: dict) -> None:
+        """Rules that hold whatever a policy says; checked when made and again when executed."""
+
+    def execute(self, *, request, payload: dict, actor) -> dict:
+        """Carry out the action inside the deciding transaction; return a result summary."""
+        raise NotImplementedError
+
+
+_KINDS: dict[str, RequestKind] = {}
+
+
+class UnknownKind(LookupError):
+    pass
+
+
+def register_kind(kind: RequestKind) -> RequestKind:
+    existing = _KINDS.get(kind.code)
+    if existing is not None and type(existing) is not type(kind):
+        raise ValueError(f"request kind {kind.code!r} is already registered")
+    _KINDS[kind.code] = kind
+    return kind
+
+
+def get_kind(code: str) -> RequestKind:
+    try:
+        return _KINDS[code]
+    except KeyError:
+        raise UnknownKind(code) from None
+
+
+def registered_kinds() -> list[RequestKind]:
+    return sorted(_KINDS.values(), key=lambda k: k.code)
