@@ -22,6 +22,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def asset(db):
     return btc()
@@ -64,3 +69,55 @@ def fund_in(db):
         return account
 
     return bring
+
+
+class Team:
+    """The named people of the approval tests (healthchecks' maker/checker/outsider style)."""
+
+    def __init__(self):
+        from django.contrib.auth.models import Group
+
+        from reserve.services.approvals import bootstrap_approvers
+
+        self.maker = UserFactory(username="maker", roles=["Intake clerk"], is_staff=True)
+        self.custody1 = UserFactory(username="custody1", roles=["Custody officer"])
+        self.custody2 = UserFactory(username="custody2", roles=["Custody officer"])
+        self.custody3 = UserFactory(username="custody3", roles=["Custody officer"])
+        self.treasury1 = UserFactory(username="treasury1", roles=["Treasury officer"])
+        self.treasury2 = UserFactory(username="treasury2", roles=["Treasury officer"])
+        self.board1 = UserFactory(username="board1", roles=["Board member"])
+        self.board2 = UserFactory(username="board2", roles=["Board member"])
+        self.board3 = UserFactory(username="board3", roles=["Board member"])
+        self.outsider = UserFactory(username="outsider", roles=["Auditor"])
+        self.root = UserFactory(username="root", is_staff=True, is_superuser=True)
+        groups = {g.name: g for g in Group.objects.all()}
+        bootstrap_approvers(assignments=[
+            (self.custody1, groups["Custody officer"]),
+            (self.custody2, groups["Custody officer"]),
+            (self.custody3, groups["Custody officer"]),
+            (self.treasury1, groups["Treasury officer"]),
+            (self.treasury2, groups["Treasury officer"]),
+            (self.board1, groups["Board member"]),
+            (self.board2, groups["Board member"]),
+            (self.board3, groups["Board member"]),
+        ])
+
+
+@pytest.fixture
+def team(db):
+    return Team()
+
+
+@pytest.fixture
+def approve():
+    """Decide a request as one approver with a verified second factor (service level)."""
+    from reserve.services.approvals import decide
+
+    def run(request, user, verdict="approve", comment="Checked against the evidence."):
+        request.refresh_from_db()
+        return decide(
+            request=request, approver=user, verdict=verdict, comment=comment,
+            digest=request.payload_digest, second_factor=True,
+        )
+
+    return run

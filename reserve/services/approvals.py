@@ -22,6 +22,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from reserve import roles
 from reserve.models import (
     ApprovalPolicy,
     ApprovalRequest,
@@ -147,7 +148,8 @@ def _assign(request: ApprovalRequest, decisions: list[Decision]) -> list[TierPro
     names = {d.approver_id: d.approver.get_username() for d in decisions}
     progress = []
     for tier in tiers:
-        filled = [names[seat_of[i]] for i, (t, _n) in enumerate(seats) if t.pk == tier.pk and i in seat_of]
+        seated = {seat_of[i] for i, (t, _n) in enumerate(seats) if t.pk == tier.pk and i in seat_of}
+        filled = [names[user_id] for user_id in approver_ids if user_id in seated]
         progress.append(TierProgress(group_name=tier.group.name, required=tier.required, approvers=tuple(filled)))
     return progress
 
@@ -397,18 +399,62 @@ def expire_requests(now: dt.datetime | None = None) -> int:
 # --- who may approve -----------------------------------------------------------------------------
 
 
+#: The policies a new installation starts with: (priority, name, kind, tiers, extra fields).
+#: After the bootstrap they change only through approved ``reserve.policy_change`` requests.
+DEFAULT_POLICIES = [
+    (10, "Policy changes", "reserve.policy_change", [(roles.BOARD_MEMBER, 2)], {}),
+    (20, "Approver changes", "reserve.approver_change", [(roles.BOARD_MEMBER, 2)], {}),
+    (30, "Governed settings", "reserve.setting_change", [(roles.BOARD_MEMBER, 2)], {}),
+    (40, "Allow-list changes", "reserve.allowlist_change", [(roles.TREASURY_OFFICER, 1), (roles.BOARD_MEMBER, 1)], {}),
+    (50, "Disposals", "reserve.disposal", [(roles.TREASURY_OFFICER, 2), (roles.BOARD_MEMBER, 1)], {}),
+    (60, "Transfers", "reserve.transfer", [(roles.CUSTODY_OFFICER, 2)], {}),
+    (1000, "Everything else", "", [(roles.CUSTODY_OFFICER, 1), (roles.TREASURY_OFFICER, 1)], {}),
+]
+
+
 def bootstrap_approvers(*, assignments: list[tuple[object, object]], actor=None) -> list[ApproverMembership]:
-    """Set the very first approvers (user, group) once. Refused once any approver exists:
-    after that, approvers change only through approved requests."""
+    """Set the very first approvers (user, group) once, and the default policies if there are
+    none. Refused once any approver exists: after that, approvers and policies change only
+    through approved requests. Refused if the approvers could not meet the default policies."""
+    from django.contrib.auth.models import Group
+
+    from reserve.models import PolicyTier
+
     with transaction.atomic():
         if ApproverMembership.objects.exists():
             raise ApprovalError(_("Approvers already exist; change them through an approver-change request."))
+        for user, group in assignments:
+            if group.name not in roles.APPROVER_ROLES:
+                raise ApprovalError(_("%(group)s is not an approver group.") % {"group": group.name})
+            if not user.is_active:
+                raise ApprovalError(_("%(user)s is deactivated.") % {"user": user.get_username()})
+        if len({(u.pk, g.pk) for u, g in assignments}) != len(assignments):
+            raise ApprovalError(_("The same approver is listed twice in one group."))
         now = timezone.now()
         created = []
         for user, group in assignments:
             membership = ApproverMembership.objects.create(user=user, group=group, granted_at=now)
             user.groups.add(group)
             created.append(membership)
+        if not ApprovalPolicy.objects.exists():
+            for priority, name, kind, tiers, extra in DEFAULT_POLICIES:
+                policy = ApprovalPolicy.objects.create(
+                    priority=priority, name=name, kind=kind, expires_after=dt.timedelta(days=7), **extra
+                )
+                for position, (group_name, required) in enumerate(tiers, start=1):
+                    PolicyTier.objects.create(
+                        policy=policy, position=position, group=Group.objects.get(name=group_name), required=required
+                    )
+        short = []
+        for policy in ApprovalPolicy.objects.filter(is_active=True).prefetch_related("tiers__group"):
+            for tier in policy.tiers.all():
+                members = active_memberships().filter(group=tier.group).count()
+                if members < tier.required:
+                    short.append(f"{policy.name}: {tier.group.name} needs {tier.required}, has {members}")
+        if short:
+            raise ApprovalError(
+                _("These approvers could not meet the policies: %(short)s.") % {"short": "; ".join(short)}
+            )
         record_event(
             action="reserve.approvers.bootstrapped", actor=actor,
             data={"approvers": [f"{u.get_username()} in {g.name}" for u, g in assignments]},

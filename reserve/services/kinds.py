@@ -98,7 +98,9 @@ def _wallet(payload: dict, field: str, errors: _Errors, asset: Asset | None) -> 
     return wallet
 
 
-def _amount(payload: dict, field: str, errors: _Errors, asset: Asset | None, *, required: bool = True) -> int | None:
+def _amount(
+    payload: dict, field: str, errors: _Errors, asset: Asset | None, *, required: bool = True, allow_zero: bool = False
+) -> int | None:
     raw = payload.get(field)
     if raw in (None, ""):
         if required:
@@ -107,7 +109,7 @@ def _amount(payload: dict, field: str, errors: _Errors, asset: Asset | None, *, 
     if asset is None:
         return None
     try:
-        return parse_amount(raw, asset.decimals)
+        return parse_amount(raw, asset.decimals, allow_zero=allow_zero)
     except AmountError as exc:
         errors.add(field, str(exc))
         return None
@@ -145,7 +147,7 @@ class TransferKind(RequestKind):
         destination = _wallet(payload, "to_wallet", errors, asset)
         category = _category(payload, "category", errors, [c.value for c in HELD_CATEGORIES])
         amount = _amount(payload, "amount", errors, asset)
-        fee = _amount(payload, "fee", errors, asset, required=False)
+        fee = _amount(payload, "fee", errors, asset, required=False, allow_zero=True)
         if source is not None and destination is not None and source.pk == destination.pk:
             errors.add("to_wallet", _("Source and destination are the same wallet."))
         errors.raise_if_any()
