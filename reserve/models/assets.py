@@ -33,6 +33,20 @@ class Asset(models.Model):
     def __str__(self) -> str:
         return self.symbol
 
+    FROZEN_FIELDS = ("network", "decimals", "contract_address")
+
+    def save(self, *args, **kwargs):
+        # Decimals, network and contract give every stored amount its meaning: once an asset
+        # has accounts they never change.
+        if self.pk is not None and self.accounts.exists():
+            stored = Asset.objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS).first()
+            changed = [f for f in self.FROZEN_FIELDS if stored and stored[f] != getattr(self, f)]
+            if changed:
+                raise ValidationError(
+                    {f: _("This asset has ledger accounts; its %(field)s cannot change.") % {"field": f} for f in changed}
+                )
+        super().save(*args, **kwargs)
+
     def format(self, units: int | None) -> str:
         from reserve.amounts import format_amount
 
@@ -101,10 +115,15 @@ class WalletAddress(models.Model):
     def clean(self) -> None:
         from reserve.addresses import AddressError, normalize_address
 
-        if self.wallet_id is None:
+        try:
+            wallet = self.wallet
+        except Wallet.DoesNotExist:
             return
-        self.network = self.wallet.network
+        self.network = wallet.network
         try:
             self.address = normalize_address(self.network, self.address)
         except AddressError as exc:
             raise ValidationError({"address": str(exc)})
+        duplicate = WalletAddress.objects.filter(network=self.network, address=self.address).exclude(pk=self.pk)
+        if duplicate.exists():
+            raise ValidationError({"address": _("This address is already recorded.")})
