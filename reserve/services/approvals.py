@@ -33,6 +33,7 @@ from reserve.models import (
 )
 from reserve.request_kinds import MatchFacts, RequestKind, UnknownKind, get_kind
 from reserve.services.audit import record_event
+from reserve.services.retry import retry_on_conflict
 
 User = get_user_model()
 
@@ -194,6 +195,7 @@ def _facts_fields(facts: MatchFacts) -> dict:
     }
 
 
+@retry_on_conflict
 def create_request(
     *, kind: str, payload: dict, maker, comment: str = "", evidence: list | None = None,
     idempotency_key: str | None = None,
@@ -229,6 +231,7 @@ def create_request(
     return request
 
 
+@retry_on_conflict
 def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: str = "") -> ApprovalRequest:
     """Change a pending request's action. Every decision made so far stops counting."""
     with transaction.atomic():
@@ -261,6 +264,7 @@ def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: st
     return locked
 
 
+@retry_on_conflict
 def cancel_request(*, request: ApprovalRequest, maker) -> ApprovalRequest:
     with transaction.atomic():
         locked = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
@@ -320,6 +324,7 @@ def _check_decider(request: ApprovalRequest, user, *, digest: str) -> None:
         raise ApprovalError(_("You have already decided this request."))
 
 
+@retry_on_conflict
 def decide(
     *, request: ApprovalRequest, approver, verdict: str, comment: str = "", digest: str,
     second_factor: bool, via: str = "screen",
@@ -412,6 +417,7 @@ DEFAULT_POLICIES = [
 ]
 
 
+@retry_on_conflict
 def bootstrap_approvers(*, assignments: list[tuple[object, object]], actor=None) -> list[ApproverMembership]:
     """Set the very first approvers (user, group) once, and the default policies if there are
     none. Refused once any approver exists: after that, approvers and policies change only

@@ -37,6 +37,7 @@ from reserve.models import (
 from reserve.posting_rules import REVERSAL, UnknownReason, get_reason
 from reserve.services.approvals import executing_request
 from reserve.services.audit import record_event
+from reserve.services.retry import retry_on_conflict
 
 #: How far in the future an entry may be dated (clock skew between hosts), not more.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -226,6 +227,7 @@ def _open_lots(
     )
 
 
+@retry_on_conflict
 def post_entry(
     *,
     reason: str,
@@ -242,12 +244,29 @@ def post_entry(
     With an ``idempotency_key`` already used by an entry with the same postings, that entry is
     returned and nothing new is written; with different postings, the call is refused.
     """
+    try:
+        return _post_once(
+            reason=reason, lines=lines, actor=actor, effective_at=effective_at, memo=memo,
+            source=source, origin=origin, idempotency_key=idempotency_key,
+        )
+    except IntegrityError:
+        # Two calls with one idempotency key raced; the loser answers with the winner's entry.
+        if not idempotency_key or not JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
+            raise
+        return _post_once(
+            reason=reason, lines=lines, actor=actor, effective_at=effective_at, memo=memo,
+            source=source, origin=origin, idempotency_key=idempotency_key,
+        )
+
+
+def _post_once(*, reason, lines, actor, effective_at, memo, source, origin, idempotency_key) -> JournalEntry:
     return _post(
         reason=reason, lines=lines, actor=actor, effective_at=effective_at, memo=memo,
         source=source, origin=origin, idempotency_key=idempotency_key, reverses=None, plan=_Plan(),
     )
 
 
+@retry_on_conflict
 def reverse_entry(
     *, entry: JournalEntry, actor=None, memo: str = "", effective_at: dt.datetime | None = None,
     source: models.Model | None = None, idempotency_key: str | None = None,
