@@ -1,0 +1,231 @@
+"""Issue #12: a seeded random-operations simulation of the ledger and the approval engine.
+
+After every operation: per-asset sums are zero, balances equal a replay of the journal
+(an in-memory model fed only by what the operations did), no held account is negative, and
+every executed request executed once, with a quorum that was valid when it executed (checked
+against an independent model of who could approve at that moment).
+
+    make simulate SEED=1234 OPS=100000     # replay a seed or run a long simulation
+    SIM_SEED=1234 SIM_OPS=20000 pytest tests/reserve/test_simulation.py -s
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+from collections import defaultdict
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from reserve.amounts import ExactSum
+from reserve.models import (
+    Account,
+    ApprovalRequest,
+    ApproverMembership,
+    JournalEntry,
+    Posting,
+    RequestStatus,
+)
+from reserve.services.approvals import ApprovalError, create_request, decide, expire_requests
+from reserve.services.ledger import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
+from reserve.services.verification import verify_ledger
+from tests.factories import UserFactory, WalletFactory
+
+SEED = int(os.environ.get("SIM_SEED") or random.SystemRandom().randrange(1, 10**9))
+OPS = int(os.environ.get("SIM_OPS") or 10_000)
+CATEGORIES = ["custody:pending", "reserve:forfeited", "reserve:mined"]
+
+
+class Simulation:
+    def __init__(self, team, asset, rng: random.Random):
+        self.team = team
+        self.asset = asset
+        self.rng = rng
+        wallets = [WalletFactory(code=f"sim-{i}") for i in range(3)]
+        self.wallets = wallets
+        self.accounts = [get_account(wallet=w, category=c, asset=asset) for w in wallets for c in CATEGORIES]
+        self.external = get_account(wallet=None, category="external", asset=asset)
+        self.expected: dict[int, int] = defaultdict(int)
+        self.entries: list[JournalEntry] = []
+        self.custody = Group.objects.get(name="Custody officer")
+        self.board = Group.objects.get(name="Board member")
+        self.candidates = [team.custody1, team.custody2, team.custody3, team.board1, team.board2, team.board3,
+                           team.treasury1, team.outsider, team.maker] + [
+            UserFactory(username=f"sim-user-{i}") for i in range(3)
+        ]
+        self.stats: dict[str, int] = defaultdict(int)
+        self.executions: dict[int, int] = {}
+
+    # --- the independent model of who counts ---------------------------------------------------
+
+    def counts_for(self, request: ApprovalRequest, group: Group) -> set[int]:
+        members = set(
+            ApproverMembership.objects.filter(group=group, revoked_at__isnull=True, user__is_active=True)
+            .values_list("user_id", flat=True)
+        )
+        approvals = set(
+            request.decisions.filter(verdict="approve", revision=request.revision, digest=request.payload_digest)
+            .values_list("approver_id", flat=True)
+        )
+        return (approvals & members) - {request.maker_id}
+
+    def apply_entry(self, entry: JournalEntry) -> None:
+        for account_id, amount in entry.postings.values_list("account_id", "amount"):
+            self.expected[account_id] += amount
+        self.entries.append(entry)
+
+    # --- operations ---------------------------------------------------------------------------
+
+    def op_fund(self):
+        account = self.rng.choice(self.accounts)
+        units = self.rng.randint(1, 10**9)
+        entry = post_entry(
+            reason="test.inflow", lines=[Line(self.external, -units), Line(account, units)],
+            origin=Origin(kind="sim", label=f"sim seizure {len(self.entries)}"),
+        )
+        self.apply_entry(entry)
+
+    def op_move(self):
+        source, target = self.rng.sample(self.accounts, 2)
+        units = self.rng.randint(1, 2 * 10**8)
+        self.apply_entry(post_entry(reason="test.move", lines=[Line(source, -units), Line(target, units)]))
+
+    def op_out(self):
+        source = self.rng.choice(self.accounts)
+        units = self.rng.randint(1, 10**8)
+        self.apply_entry(post_entry(reason="test.outflow", lines=[Line(source, -units), Line(self.external, units)]))
+
+    def op_reverse(self):
+        if not self.entries:
+            return
+        entry = self.rng.choice(self.entries[-50:])
+        self.apply_entry(reverse_entry(entry=entry))
+
+    def op_request_transfer(self):
+        source, target = self.rng.sample(self.wallets, 2)
+        amount = self.rng.choice(["0.1", "0.5", "1", "2.5", "10"])
+        create_request(
+            kind="reserve.transfer",
+            payload={"asset": self.asset.symbol, "amount": amount, "from_wallet": source.code,
+                     "to_wallet": target.code, "category": self.rng.choice(CATEGORIES)},
+            maker=self.rng.choice([self.team.maker, self.team.custody1, self.team.treasury1]),
+        )
+
+    def op_request_governance(self):
+        user = self.rng.choice(self.candidates[:3] + self.candidates[-3:])
+        member = ApproverMembership.objects.filter(user=user, group=self.custody, revoked_at__isnull=True).exists()
+        create_request(
+            kind="reserve.approver_change",
+            payload={"action": "revoke" if member else "grant", "user": user.username, "group": self.custody.name},
+            maker=self.team.maker,
+        )
+
+    def op_decide(self):
+        pending = list(ApprovalRequest.objects.filter(status=RequestStatus.PENDING).order_by("-id")[:10])
+        if not pending:
+            return
+        request = self.rng.choice(pending)
+        approvers = [self.team.custody1, self.team.custody2, self.team.custody3, self.team.board1, self.team.board2]
+        user = self.rng.choice(approvers if self.rng.random() < 0.7 else self.candidates)
+        verdict = "reject" if self.rng.random() < 0.08 else "approve"
+        group = request.policy.tiers.get().group
+        before = self.counts_for(request, group)
+        eligible_now = user.pk in set(
+            ApproverMembership.objects.filter(group=group, revoked_at__isnull=True, user__is_active=True)
+            .values_list("user_id", flat=True)
+        ) and user.pk != request.maker_id
+        entries_before = JournalEntry.objects.count()
+        try:
+            decide(request=request, approver=user, verdict=verdict, comment="sim", digest=request.payload_digest,
+                   second_factor=True)
+        except (ApprovalError, ValidationError, LedgerError) as exc:
+            self.stats["refused decisions"] += 1
+            assert JournalEntry.objects.count() == entries_before, f"refused decision wrote entries: {exc}"
+            return
+        assert eligible_now, f"{user} decided {request} without being eligible"
+        request.refresh_from_db()
+        required = request.policy.tiers.get().required
+        if verdict == "reject":
+            assert request.status == RequestStatus.REJECTED
+            return
+        counting = before | {user.pk}
+        if request.status == RequestStatus.EXECUTED:
+            assert len(counting) >= required, "executed without a valid quorum"
+            assert request.pk not in self.executions, "executed twice"
+            self.executions[request.pk] = 1
+            self.stats[f"executed {request.kind}"] += 1
+            for entry in JournalEntry.objects.filter(request=request):
+                self.apply_entry(entry)
+        else:
+            assert len(counting) < required, "quorum met but nothing executed"
+
+    def op_amend(self):
+        request = ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind="reserve.transfer").order_by("?").first()
+        if request is None:
+            return
+        from reserve.services.approvals import amend_request
+
+        amend_request(request=request, maker=request.maker,
+                      payload={**request.payload, "amount": self.rng.choice(["0.2", "0.3", "1.5"])})
+
+    def op_expire(self):
+        request = ApprovalRequest.objects.filter(status=RequestStatus.PENDING).order_by("?").first()
+        if request is None:
+            return
+        ApprovalRequest.objects.filter(pk=request.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+        assert expire_requests() >= 1
+
+    def op_toggle_user(self):
+        user = self.rng.choice(self.candidates[:3])
+        user.is_active = not user.is_active
+        user.save(update_fields=["is_active"])
+
+    OPERATIONS = [
+        ("fund", 14), ("move", 18), ("out", 8), ("reverse", 6), ("request_transfer", 12),
+        ("request_governance", 3), ("decide", 30), ("amend", 3), ("expire", 3), ("toggle_user", 3),
+    ]
+
+    def step(self):
+        names, weights = zip(*self.OPERATIONS, strict=True)
+        name = self.rng.choices(names, weights)[0]
+        try:
+            getattr(self, f"op_{name}")()
+            self.stats[name] += 1
+        except (LedgerError, ValidationError) as exc:
+            if isinstance(exc, ApprovalError) and name == "decide":
+                raise
+            self.stats[f"{name} refused"] += 1
+
+    def check(self, *, full: bool) -> None:
+        actual = dict(Account.objects.values_list("id", "balance"))
+        for account_id, balance in actual.items():
+            assert balance == self.expected.get(account_id, 0), f"account {account_id}: {balance} != replay"
+            account = next((a for a in self.accounts if a.pk == account_id), None)
+            if account is not None:
+                assert balance >= 0
+        assert sum(actual.values()) == 0
+        assert (Posting.objects.aggregate(s=ExactSum("amount"))["s"] or 0) == 0
+        if full:
+            report = verify_ledger()
+            assert report.ok, report.problems
+
+
+@pytest.mark.slow
+def test_random_operations_keep_every_invariant(team, asset):
+    print(f"\nsimulation seed {SEED}, {OPS} operations (replay: make simulate SEED={SEED} OPS={OPS})")
+    rng = random.Random(SEED)
+    # The test policy for transfers: 2 custody officers (default); for approver changes: 2 board members.
+    sim = Simulation(team, asset, rng)
+    for index in range(1, OPS + 1):
+        try:
+            sim.step()
+            sim.check(full=index % 1000 == 0)
+        except AssertionError as exc:
+            raise AssertionError(f"seed {SEED}, operation {index}: {exc}") from exc
+    sim.check(full=True)
+    print("simulation:", dict(sorted(sim.stats.items())))
+    assert sim.stats["decide"] > 0
