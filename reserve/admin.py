@@ -4,38 +4,76 @@ the ledger (balances, entries, postings, lots, periods) and the audit journal ar
 Nothing here writes to the ledger. Entries are posted by ``reserve.services.ledger`` (through
 the approval engine), never by an admin form or action; amounts are shown exactly with
 ``asset.format``.
+
+The approval engine's rows (policies, approvers, the allow-list, governed settings, requests and
+decisions) are read-only for everyone, superusers included. Changes to who decides are
+*proposed* here: a proposal form makes a request through
+``reserve.services.approvals.create_request`` and the quorum of the policy in force decides it
+in the workflow screens. Django's approver groups cannot be edited in the user admin, so that
+they stay in step with the memberships the engine counts.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Model
-from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.db.models import Model, Q
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, get_script_prefix, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from reserve import roles
 from reserve.addresses import AddressError, normalize_address
+from reserve.admin_forms import (
+    AllowListAdditionForm,
+    AllowListRemovalForm,
+    ApproverGrantForm,
+    ApproverGroupsGuardedUserChangeForm,
+    ApproverRevokeForm,
+    PolicyProposalForm,
+    ProposalForm,
+    SettingChangeForm,
+)
 from reserve.models import (
     Account,
+    AllowListedAddress,
+    ApprovalPolicy,
+    ApprovalRequest,
+    ApproverMembership,
     Asset,
     AuditEvent,
+    Decision,
+    GovernedSetting,
     JournalEntry,
     Lot,
     LotMovement,
     Period,
+    PolicyTier,
     Posting,
+    RequestStatus,
     Wallet,
     WalletAddress,
 )
 from reserve.posting_rules import reason_label, registered_reasons
+from reserve.request_kinds import MatchFacts, UnknownKind, get_kind, registered_kinds
+from reserve.services.approvals import ApprovalError, create_request, match_policy, quorum_progress
+from reserve.settings_governed import KEYS
 
 admin.site.site_header = _("State Digital Asset Fund")
 admin.site.site_title = _("State Digital Asset Fund")
@@ -53,6 +91,11 @@ def admin_link(obj: Model | None, text: object = None) -> str:
     except NoReverseMatch:
         return str(label)
     return format_html('<a href="{}">{}</a>', url, label)
+
+
+def pretty_json(value: object) -> str:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+    return format_html("<pre>{}</pre>", text)
 
 
 # --- Base classes ---------------------------------------------------------------------------
@@ -130,8 +173,9 @@ class AssetAdmin(GuardedHistoryAdmin):
     list_filter = ("network", "is_active")
     search_fields = ("symbol", "name", "contract_address")
     fields = ("symbol", "name", "network", "decimals", "contract_address", "is_active")
-    #: Once an asset has accounts, these fields give its amounts their meaning.
-    fixed_once_used = ("network", "decimals", "contract_address")
+    #: Once an asset has accounts, these fields give its amounts their meaning, and requests
+    #: name it by symbol (a renamed symbol would change what an approved request executes).
+    fixed_once_used = ("symbol", "network", "decimals", "contract_address")
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -246,8 +290,9 @@ class WalletAdmin(GuardedHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
-        # Addresses and accounts were checked against the network the wallet was created on.
-        fixed = ("created_at", "network") if obj is not None else ("created_at",)
+        # Addresses and accounts were checked against the network the wallet was created on;
+        # requests name wallets by code, so a code never changes under a pending request.
+        fixed = ("created_at", "network", "code") if obj is not None else ("created_at",)
         return readonly + [name for name in fixed if name not in readonly]
 
     def get_inlines(self, request, obj):
@@ -558,5 +603,751 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("details"))
     def data_display(self, obj: AuditEvent) -> str:
-        text = json.dumps(obj.data, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
-        return format_html("<pre>{}</pre>", text)
+        return pretty_json(obj.data)
+
+
+# --- Approval engine: proposals ------------------------------------------------------------------
+
+#: Roles that read (auditors) or call the API (integration clients) and make no requests here.
+NON_PROPOSING_ROLES = (roles.AUDITOR, roles.INTEGRATION_CLIENT)
+
+
+def may_propose(request) -> bool:
+    """Whether the signed-in user may make requests from the admin.
+
+    Making a request gives no power to decide it (the maker never approves by default), so any
+    staff user may, except those whose only roles are to read or to call the API.
+    """
+    cached = getattr(request, "_reserve_may_propose", None)
+    if cached is None:
+        user = request.user
+        cached = bool(user.is_active and user.is_staff) and (
+            user.is_superuser or user.groups.exclude(name__in=NON_PROPOSING_ROLES).exists()
+        )
+        request._reserve_may_propose = cached
+    return cached
+
+
+def workflow_request_path(made: ApprovalRequest) -> str:
+    """The approvers' page of a request, in the workflow screens outside the admin."""
+    return f"{get_script_prefix()}workflow/requests/{made.pk}/"
+
+
+def policy_summary(policy: ApprovalPolicy) -> str:
+    """Such as "2 of Board member + 1 of Treasury officer" (uses prefetched tiers if any)."""
+    return " + ".join(
+        str(_("%(required)d of %(group)s") % {"required": tier.required, "group": tier.group.name})
+        for tier in sorted(policy.tiers.all(), key=lambda tier: tier.position)
+    )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A button that opens a proposal form: on the list page, or (``on_row``) on the page of
+    the row it is about, where ``action_label`` also offers it as an admin action."""
+
+    slug: str
+    label: object
+    form: type[ProposalForm]
+    on_row: bool = False
+    applies: Callable[[Model], bool] | None = None
+    action_label: object = None
+
+
+class ProposalAdminMixin:
+    """Adds proposal forms to a read-only admin: ``propose/<slug>/`` and
+    ``<pk>/propose/<slug>/``. A valid form becomes a request through ``create_request``; the
+    engine's field errors are shown on the form and nothing is written."""
+
+    proposals: tuple[Proposal, ...] = ()
+    proposal_template = "admin/reserve/proposal_form.html"
+
+    def _url_name(self, suffix: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.proposal_view)
+        return [
+            path("propose/<slug:slug>/", view, name=self._url_name("propose")),
+            path("<path:object_id>/propose/<slug:slug>/", view, name=self._url_name("propose_row")),
+            *super().get_urls(),
+        ]
+
+    def proposal_url(self, proposal: Proposal, obj: Model | None = None) -> str:
+        if proposal.on_row:
+            return reverse(f"admin:{self._url_name('propose_row')}", args=[obj.pk, proposal.slug])
+        return reverse(f"admin:{self._url_name('propose')}", args=[proposal.slug])
+
+    def proposal_links(self, request, obj: Model | None = None) -> list[tuple[str, object]]:
+        if not may_propose(request):
+            return []
+        return [
+            (self.proposal_url(proposal, obj), proposal.label)
+            for proposal in self.proposals
+            if proposal.on_row == (obj is not None)
+            and (obj is None or proposal.applies is None or proposal.applies(obj))
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"proposal_links": self.proposal_links(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        links = self.proposal_links(request, obj) if obj is not None else []
+        return super().change_view(
+            request, object_id, form_url, {"proposal_links": links, **(extra_context or {})}
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not may_propose(request):
+            return actions
+        for proposal in self.proposals:
+            if proposal.on_row and proposal.action_label:
+                name = f"propose_{proposal.slug}"
+                actions[name] = (self._proposal_action(proposal), name, proposal.action_label)
+        return actions
+
+    def _proposal_action(self, proposal: Proposal):
+        def action(modeladmin, request, queryset):
+            rows = list(queryset[:2])
+            if len(rows) != 1:
+                modeladmin.message_user(
+                    request, _("Select exactly one row to make this proposal about."), messages.WARNING
+                )
+                return None
+            return HttpResponseRedirect(modeladmin.proposal_url(proposal, rows[0]))
+
+        return action
+
+    def proposal_view(self, request, slug: str, object_id: str | None = None):
+        on_row = object_id is not None
+        proposal = next((p for p in self.proposals if p.slug == slug and p.on_row == on_row), None)
+        if proposal is None:
+            raise Http404
+        obj = self.get_object(request, unquote(object_id)) if on_row else None
+        if on_row and obj is None:
+            raise Http404
+        if not self.has_view_permission(request, obj) or not may_propose(request):
+            raise PermissionDenied
+        if obj is not None and proposal.applies is not None and not proposal.applies(obj):
+            self.message_user(
+                request, _("This proposal does not apply to %(obj)s.") % {"obj": obj}, messages.WARNING
+            )
+            return HttpResponseRedirect(reverse(f"admin:{self._url_name('change')}", args=[obj.pk]))
+        if request.method == "POST":
+            form = proposal.form(request.POST, instance=obj)
+            made = self._make_request(request, form) if form.is_valid() else None
+            if made is not None:
+                return self._request_made(request, made)
+        else:
+            initial = {key: value for key, value in request.GET.items() if key in proposal.form.base_fields}
+            form = proposal.form(instance=obj, initial=initial)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": proposal.form.title,
+            "opts": self.opts,
+            "original": obj,
+            "form": form,
+            "media": self.media + form.media,
+            "decided_by": self._decided_by(proposal.form.request_kind),
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, self.proposal_template, context)
+
+    def _make_request(self, request, form: ProposalForm) -> ApprovalRequest | None:
+        submission = form.cleaned_data.get("submission") or ""
+        key = f"admin:{request.user.pk}:{submission}" if submission else None
+        try:
+            return create_request(
+                kind=form.request_kind,
+                payload=form.payload(),
+                maker=request.user,
+                comment=form.cleaned_data["comment"],
+                idempotency_key=key,
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            return None
+
+    def _request_made(self, request, made: ApprovalRequest) -> HttpResponseRedirect:
+        link = format_html(
+            '<a href="{}">{}</a>', workflow_request_path(made), _("open it in the workflow screens")
+        )
+        self.message_user(
+            request,
+            format_html(
+                str(_("Request {reference} was made and awaits approval: {title}; {link}.")),
+                reference=made.reference,
+                title=made.title,
+                link=link,
+            ),
+            messages.SUCCESS,
+        )
+        if self.admin_site.is_registered(ApprovalRequest) and self.admin_site.get_model_admin(
+            ApprovalRequest
+        ).has_view_permission(request, made):
+            return HttpResponseRedirect(reverse("admin:reserve_approvalrequest_change", args=[made.pk]))
+        return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
+
+    def _decided_by(self, kind: str) -> str:
+        try:
+            policy = match_policy(kind, MatchFacts())
+        except ApprovalError as exc:
+            return exc.messages[0]
+        return _("Decided under the policy in force, “%(policy)s”: %(tiers)s.") % {
+            "policy": policy.name,
+            "tiers": policy_summary(policy),
+        }
+
+
+def request_link(made: ApprovalRequest | None, *, none: object = "—") -> str:
+    return admin_link(made, made.reference) if made is not None else str(none)
+
+
+# --- Approval engine: who decides (read-only; changed by proposals) --------------------------------
+
+
+class PolicyTierInline(ReadOnlyInline):
+    model = PolicyTier
+    fields = ("position", "group", "required")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group")
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
+    list_display = (
+        "priority",
+        "name",
+        "kind_display",
+        "asset",
+        "amount_bounds",
+        "valuation_bounds",
+        "tiers_display",
+        "maker_may_approve",
+        "requires_second_factor",
+        "is_active",
+        "version",
+    )
+    list_display_links = ("priority", "name")
+    list_filter = ("is_active", "requires_second_factor")
+    list_select_related = ("asset",)
+    search_fields = ("name", "kind")
+    fields = (
+        "name",
+        "priority",
+        "is_active",
+        "version",
+        "kind_display",
+        "asset",
+        "amount_bounds",
+        "valuation_bounds",
+        "source_category",
+        "destination_category",
+        "maker_may_approve",
+        "expires_after",
+        "requires_second_factor",
+        "changes_display",
+    )
+    inlines = [PolicyTierInline]
+    history_list_display = ["version", "tiers"]
+    proposals = (
+        Proposal("new", _("Propose a new policy"), PolicyProposalForm),
+        Proposal(
+            "change",
+            _("Propose a change"),
+            PolicyProposalForm,
+            on_row=True,
+            action_label=_("Propose a change to the selected policy"),
+        ),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tiers__group")
+
+    @admin.display(description=_("request kind"), ordering="kind")
+    def kind_display(self, obj: ApprovalPolicy) -> str:
+        if not obj.kind:
+            return str(_("Any kind"))
+        try:
+            return f"{get_kind(obj.kind).label} ({obj.kind})"
+        except UnknownKind:
+            return obj.kind
+
+    @admin.display(description=_("amount"))
+    def amount_bounds(self, obj: ApprovalPolicy) -> str:
+        if obj.asset is None or (obj.min_units is None and obj.max_units is None):
+            return "—"
+        low = obj.asset.format(obj.min_units) if obj.min_units is not None else "0"
+        high = obj.asset.format(obj.max_units) if obj.max_units is not None else "∞"
+        return f"[{low}, {high}) {obj.asset.symbol}"
+
+    @admin.display(description=_("valuation"))
+    def valuation_bounds(self, obj: ApprovalPolicy) -> str:
+        if obj.min_valuation is None and obj.max_valuation is None:
+            return "—"
+        low = obj.min_valuation if obj.min_valuation is not None else "0"
+        high = obj.max_valuation if obj.max_valuation is not None else "∞"
+        return f"[{low}, {high}) {obj.valuation_currency}"
+
+    @admin.display(description=_("approvers required"))
+    def tiers_display(self, obj: ApprovalPolicy) -> str:
+        return policy_summary(obj) or "—"
+
+    @admin.display(description=_("requests that change this policy"))
+    def changes_display(self, obj: ApprovalPolicy) -> str:
+        changes = (
+            ApprovalRequest.objects.filter(kind="reserve.policy_change")
+            .filter(Q(payload__policy=obj.pk) | Q(result__policy=obj.pk))
+            .select_related("maker")
+            .order_by("-created_at")[:50]
+        )
+        if not changes:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} · {} · {} · {}</li>",
+                ((request_link(c), c.get_status_display(), c.created_at, c.maker) for c in changes),
+            ),
+        )
+
+    @admin.display(description=_("tiers"))
+    def tiers(self, record) -> str:
+        """The tiers of one historical version: a policy change saves the policy, then replaces
+        its tiers, so they are the tiers recorded after this version and before the next."""
+        created = PolicyTier.history.filter(
+            policy_id=record.id, history_type="+", history_date__gte=record.history_date
+        )
+        following = record.next_record
+        if following is not None:
+            created = created.filter(history_date__lt=following.history_date)
+        rows = created.select_related("group").order_by("position")
+        return (
+            " + ".join(
+                str(_("%(required)d of %(group)s") % {"required": row.required, "group": row.group.name})
+                for row in rows
+            )
+            or "—"
+        )
+
+
+class ApproverGroupFilter(admin.SimpleListFilter):
+    title = _("approver group")
+    parameter_name = "group"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in roles.APPROVER_ROLES]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(group__name=self.value())
+        return queryset
+
+
+def _membership_is_current(membership: ApproverMembership) -> bool:
+    return membership.revoked_at is None
+
+
+@admin.register(ApproverMembership)
+class ApproverMembershipAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
+    list_display = ("user", "group", "counts_now", "granted_at", "granted_by", "revoked_at", "revoked_by")
+    list_filter = (ApproverGroupFilter, ("revoked_at", admin.EmptyFieldListFilter))
+    list_select_related = ("user", "group", "granted_by_request", "revoked_by_request")
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    date_hierarchy = "granted_at"
+    fields = ("user", "group", "counts_now", "granted_at", "granted_by", "revoked_at", "revoked_by")
+    proposals = (
+        Proposal("grant", _("Propose granting approval power"), ApproverGrantForm),
+        Proposal(
+            "revoke",
+            _("Propose revoking approval power"),
+            ApproverRevokeForm,
+            on_row=True,
+            applies=_membership_is_current,
+            action_label=_("Propose revoking the selected approval power"),
+        ),
+    )
+
+    @admin.display(description=_("counts now"), boolean=True)
+    def counts_now(self, obj: ApproverMembership) -> bool:
+        return obj.revoked_at is None and obj.user.is_active
+
+    @admin.display(description=_("granted by"))
+    def granted_by(self, obj: ApproverMembership) -> str:
+        return request_link(obj.granted_by_request, none=_("one-time bootstrap"))
+
+    @admin.display(description=_("revoked by"))
+    def revoked_by(self, obj: ApproverMembership) -> str:
+        return request_link(obj.revoked_by_request)
+
+
+def _allowlist_entry_is_current(entry: AllowListedAddress) -> bool:
+    return entry.removed_at is None
+
+
+@admin.register(AllowListedAddress)
+class AllowListedAddressAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
+    list_display = (
+        "label",
+        "network",
+        "address",
+        "counterparty",
+        "state",
+        "usable_from",
+        "added_by",
+        "removed_at",
+    )
+    list_filter = ("network", ("removed_at", admin.EmptyFieldListFilter))
+    list_select_related = ("added_by_request", "removed_by_request")
+    search_fields = ("address", "label", "counterparty")
+    date_hierarchy = "added_at"
+    fields = (
+        "label",
+        "network",
+        "address",
+        "counterparty",
+        "state",
+        "added_at",
+        "usable_from",
+        "added_by",
+        "removed_at",
+        "removed_by",
+    )
+    proposals = (
+        Proposal("add", _("Propose adding an allow-list address"), AllowListAdditionForm),
+        Proposal(
+            "remove",
+            _("Propose removal"),
+            AllowListRemovalForm,
+            on_row=True,
+            applies=_allowlist_entry_is_current,
+            action_label=_("Propose removing the selected address"),
+        ),
+    )
+
+    @admin.display(description=_("state"))
+    def state(self, obj: AllowListedAddress) -> str:
+        if obj.removed_at is not None:
+            return str(_("removed"))
+        if timezone.now() < obj.usable_from:
+            return str(_("cooling off"))
+        return str(_("usable"))
+
+    @admin.display(description=_("added by"))
+    def added_by(self, obj: AllowListedAddress) -> str:
+        return request_link(obj.added_by_request)
+
+    @admin.display(description=_("removed by"))
+    def removed_by(self, obj: AllowListedAddress) -> str:
+        return request_link(obj.removed_by_request)
+
+
+@admin.register(GovernedSetting)
+class GovernedSettingAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
+    list_display = ("key", "label", "value", "changed_at", "changed_by")
+    list_select_related = ("changed_by_request",)
+    search_fields = ("key",)
+    fields = ("key", "label", "value", "changed_at", "changed_by")
+    proposals = (
+        Proposal("change", _("Propose a setting change"), SettingChangeForm),
+        Proposal("change", _("Propose a change"), SettingChangeForm, on_row=True),
+    )
+
+    @admin.display(description=_("setting"))
+    def label(self, obj: GovernedSetting) -> str:
+        spec = KEYS.get(obj.key)
+        return str(spec.label) if spec is not None else "—"
+
+    @admin.display(description=_("changed by"))
+    def changed_by(self, obj: GovernedSetting) -> str:
+        return request_link(obj.changed_by_request)
+
+
+# --- Approval engine: requests and decisions (read-only) -------------------------------------------
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind.code, kind.label) for kind in registered_kinds()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(kind=self.value())
+        return queryset
+
+
+def kind_label(code: str) -> str:
+    try:
+        return str(get_kind(code).label)
+    except UnknownKind:
+        return code
+
+
+class DecisionInline(ReadOnlyInline):
+    model = Decision
+    fields = ("decided_at", "approver", "verdict", "comment", "revision", "digest", "second_factor", "via")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("approver")
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyHistoryAdmin):
+    list_display = (
+        "reference",
+        "title",
+        "kind_display",
+        "status",
+        "maker",
+        "policy",
+        "created_at",
+        "expires_at",
+    )
+    list_display_links = ("reference", "title")
+    list_filter = ("status", KindFilter)
+    list_select_related = ("maker", "policy")
+    search_fields = ("title",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "title",
+                    "kind_display",
+                    "status",
+                    "maker",
+                    "comment",
+                    "created_at",
+                    "expires_at",
+                    "executed_at",
+                    "closed_at",
+                    "workflow_link",
+                )
+            },
+        ),
+        (_("What executes"), {"fields": ("payload_display", "payload_digest", "revision")}),
+        (
+            _("Policy and quorum"),
+            {"fields": ("policy_link", "policy_version", "quorum_display", "facts_display")},
+        ),
+        (_("Evidence"), {"fields": ("evidence_display",)}),
+        (_("Result"), {"fields": ("result_display",)}),
+    )
+    inlines = [DecisionInline]
+
+    @admin.display(description=_("reference"), ordering="id")
+    def reference(self, obj: ApprovalRequest) -> str:
+        return obj.reference
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_display(self, obj: ApprovalRequest) -> str:
+        return kind_label(obj.kind)
+
+    @admin.display(description=_("approvers' page"))
+    def workflow_link(self, obj: ApprovalRequest) -> str:
+        return format_html('<a href="{}">{}</a>', workflow_request_path(obj), workflow_request_path(obj))
+
+    @admin.display(description=_("action"))
+    def payload_display(self, obj: ApprovalRequest) -> str:
+        return pretty_json(obj.payload)
+
+    @admin.display(description=_("evidence"))
+    def evidence_display(self, obj: ApprovalRequest) -> str:
+        return pretty_json(obj.evidence) if obj.evidence else "—"
+
+    @admin.display(description=_("result"))
+    def result_display(self, obj: ApprovalRequest) -> str:
+        return pretty_json(obj.result) if obj.result else "—"
+
+    @admin.display(description=_("policy"))
+    def policy_link(self, obj: ApprovalRequest) -> str:
+        return admin_link(obj.policy)
+
+    @admin.display(description=_("approvals counted now"))
+    def quorum_display(self, obj: ApprovalRequest) -> str:
+        progress = quorum_progress(obj)
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}: {} / {} {}</li>",
+                (
+                    (tier.group_name, len(tier.approvers), tier.required, ", ".join(tier.approvers))
+                    for tier in progress
+                ),
+            ),
+        )
+
+    @admin.display(description=_("facts the policy matched on"))
+    def facts_display(self, obj: ApprovalRequest) -> str:
+        facts = {
+            _("asset"): obj.asset.symbol if obj.asset_id else "",
+            _("amount"): obj.asset.format(obj.amount_units)
+            if obj.asset_id and obj.amount_units is not None
+            else "",
+            _("valuation"): obj.valuation if obj.valuation is not None else "",
+            _("source category"): obj.source_category,
+            _("destination category"): obj.destination_category,
+        }
+        shown = [(label, value) for label, value in facts.items() if value not in ("", None)]
+        if not shown:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", shown))
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Decisions are immutable rows recorded by the engine; the database refuses edits too."""
+
+    list_display = ("decided_at", "request", "approver", "verdict", "revision", "second_factor", "via")
+    list_filter = ("verdict", "second_factor")
+    list_select_related = ("request", "approver")
+    search_fields = ("request__title", "approver__username", "comment")
+    date_hierarchy = "decided_at"
+    show_full_result_count = False
+    fields = (
+        "request",
+        "approver",
+        "verdict",
+        "comment",
+        "digest",
+        "revision",
+        "second_factor",
+        "decided_at",
+        "via",
+    )
+    readonly_fields = fields
+
+
+# --- Django users and groups: no approval power here -----------------------------------------------
+
+User = get_user_model()
+
+
+def _membership_lines(memberships) -> str:
+    return format_html_join(
+        "",
+        "<li>{} — {} {} ({})</li>",
+        (
+            (
+                m.group.name,
+                _("granted"),
+                m.granted_at,
+                request_link(m.granted_by_request, none=_("one-time bootstrap")),
+            )
+            for m in memberships
+        ),
+    )
+
+
+class ReserveUserAdmin(auth_admin.UserAdmin):
+    """Django's user admin, plus the approval power the engine counts (read-only) and a form
+    that refuses edits of approver groups."""
+
+    form = ApproverGroupsGuardedUserChangeForm
+    readonly_fields = ("approval_power",)
+    fieldsets = (*auth_admin.UserAdmin.fieldsets, (_("Approval power"), {"fields": ("approval_power",)}))
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and self._named_by_the_engine(obj):
+            readonly.append("username")
+        return readonly
+
+    @staticmethod
+    def _named_by_the_engine(user) -> bool:
+        """Approver-change requests name users by username: renaming an approver, or a user
+        named in a pending request, could make an approved request act on someone else."""
+        pending = ApprovalRequest.objects.filter(
+            kind="reserve.approver_change", status=RequestStatus.PENDING, payload__user=user.get_username()
+        )
+        return user.approver_memberships.exists() or pending.exists()
+
+    @admin.display(description=_("active approver memberships"))
+    def approval_power(self, obj) -> str:
+        memberships = list(
+            obj.approver_memberships.filter(revoked_at__isnull=True)
+            .select_related("group", "granted_by_request")
+            .order_by("group__name")
+        )
+        listing = format_html("<ul>{}</ul>", _membership_lines(memberships)) if memberships else _("None.")
+        note = _("Approval power is granted and revoked only through approved requests.")
+        inactive = (
+            ""
+            if obj.is_active
+            else format_html(" <strong>{}</strong>", _("This user is deactivated: none of it counts."))
+        )
+        grant = reverse("admin:reserve_approvermembership_propose", args=["grant"])
+        return format_html(
+            '{}<p class="help">{}{} <a href="{}?{}">{}</a></p>',
+            listing,
+            note,
+            inactive,
+            grant,
+            urlencode({"user": obj.get_username()}),
+            _("Propose granting approval power"),
+        )
+
+
+class ReserveGroupAdmin(auth_admin.GroupAdmin):
+    """Role groups keep their names and are never deleted; approver groups show the approvers
+    the engine counts, which only approved requests change."""
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.name in roles.ROLE_DESCRIPTIONS:
+            readonly.append("name")
+        if obj is not None and obj.name in roles.APPROVER_ROLES:
+            readonly.append("approvers")
+        return readonly
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.name in roles.ROLE_DESCRIPTIONS:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        role_groups = [str(group) for group in objs if group.name in roles.ROLE_DESCRIPTIONS]
+        return deleted, counts, perms_needed, [*protected, *role_groups]
+
+    @admin.display(description=_("approvers counted by the engine"))
+    def approvers(self, obj: Group) -> str:
+        memberships = list(
+            ApproverMembership.objects.filter(group=obj, revoked_at__isnull=True)
+            .select_related("user", "granted_by_request")
+            .order_by("user__username")
+        )
+        listing = format_html_join(
+            "",
+            "<li>{} ({})</li>",
+            (
+                (m.user.get_username(), request_link(m.granted_by_request, none=_("one-time bootstrap")))
+                for m in memberships
+            ),
+        )
+        return format_html(
+            '<ul>{}</ul><p class="help">{}</p>',
+            listing,
+            _(
+                "Approval power is granted and revoked only through approved requests; members added "
+                "to this group elsewhere would count for nothing."
+            ),
+        )
+
+
+for _model, _model_admin in ((User, ReserveUserAdmin), (Group, ReserveGroupAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _model_admin)
