@@ -9,10 +9,11 @@ class ReserveConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from reserve import amounts, dbguards, roles
+        from reserve import amounts, dbguards, roles, signals
         from reserve.services.kinds import register_reserve_kinds
 
         register_reserve_kinds()
+        signals.connect()
         amounts.install_sqlite_functions()
         dbguards.install_sqlite_functions()
         post_migrate.connect(roles.ensure_roles_after_migrate, dispatch_uid="reserve.roles")

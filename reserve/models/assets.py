@@ -33,7 +33,7 @@ class Asset(models.Model):
     def __str__(self) -> str:
         return self.symbol
 
-    FROZEN_FIELDS = ("network", "decimals", "contract_address")
+    FROZEN_FIELDS = ("symbol", "network", "decimals", "contract_address")
 
     def save(self, *args, **kwargs):
         # Decimals, network and contract give every stored amount its meaning: once an asset
@@ -83,6 +83,15 @@ class Wallet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def save(self, *args, **kwargs):
+        # Requests name wallets by code; a code that changed between approval and execution
+        # would move funds somewhere the approvers never saw.
+        if self.pk is not None:
+            stored = Wallet.objects.filter(pk=self.pk).values("code", "network").first()
+            if stored and (stored["code"] != self.code or stored["network"] != self.network):
+                raise ValidationError(_("A wallet's code and network never change once created."))
+        super().save(*args, **kwargs)
 
 
 class WalletAddress(models.Model):

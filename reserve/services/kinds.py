@@ -651,15 +651,23 @@ class ApproverChangeKind(RequestKind):
         if group_name:
             _approver_group(group_name, errors, "group")
         errors.raise_if_any()
-        return {"action": action, "user": username, "group": group_name}
+        # The id pins the person: a username renamed after approval cannot redirect the grant.
+        return {"action": action, "user": username, "user_id": user.pk, "group": group_name}
 
     def title(self, payload: dict) -> str:
         if payload["action"] == "grant":
             return _("Make %(user)s an approver in %(group)s") % payload
         return _("Remove %(user)s from the approvers in %(group)s") % payload
 
+    @staticmethod
+    def _user(payload: dict):
+        user = User.objects.filter(pk=payload["user_id"], username=payload["user"]).first()
+        if user is None:
+            raise ValidationError({"user": [_("This user was renamed or removed since the request was made.")]})
+        return user
+
     def check_executable(self, payload: dict) -> None:
-        user = User.objects.get(username=payload["user"])
+        user = self._user(payload)
         group = Group.objects.get(name=payload["group"])
         member = ApproverMembership.objects.filter(user=user, group=group, revoked_at__isnull=True).exists()
         if payload["action"] == "grant":
@@ -680,7 +688,7 @@ class ApproverChangeKind(RequestKind):
                     ]})
 
     def execute(self, *, request, payload: dict, actor) -> dict:
-        user = User.objects.get(username=payload["user"])
+        user = self._user(payload)
         group = Group.objects.get(name=payload["group"])
         now = timezone.now()
         if payload["action"] == "grant":

@@ -420,3 +420,34 @@ def test_accounts_are_untouched_by_refused_requests(team, funded, wallet, other_
     with pytest.raises(ValidationError):
         make_transfer(team, wallet, other_wallet, amount="9999")
     assert sorted(Account.objects.values_list("id", "balance")) == before
+
+
+def test_reactivating_a_deactivated_approver_does_not_restore_approval_power(team, funded, wallet, other_wallet, approve):
+    team.custody1.is_active = False
+    team.custody1.save()
+    team.custody1.is_active = True
+    team.custody1.save()
+    request = make_transfer(team, wallet, other_wallet)
+    with pytest.raises(ApprovalError, match="not an approver"):
+        approve(request, team.custody1)
+    assert AuditEvent.objects.filter(action="reserve.approvers.revoked_on_deactivation").count() == 1
+
+
+def test_a_renamed_user_cannot_receive_a_grant_approved_for_another(team, approve):
+    from django.contrib.auth import get_user_model
+
+    request = create_request(
+        kind="reserve.approver_change", payload={"action": "grant", "user": "outsider", "group": "Custody officer"},
+        maker=team.maker,
+    )
+    approve(request, team.board1)
+    get_user_model().objects.filter(pk=team.outsider.pk).update(username="someone-else")
+    with pytest.raises(ValidationError, match="renamed"):
+        approve(request, team.board2)
+    assert not ApproverMembership.objects.filter(user=team.outsider).exists()
+
+
+def test_wallet_codes_never_change(wallet):
+    wallet.code = "elsewhere"
+    with pytest.raises(ValidationError, match="never change"):
+        wallet.save()
