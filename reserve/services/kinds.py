@@ -318,11 +318,23 @@ class OpeningBalanceKind(RequestKind):
         restriction = _text(payload, "restriction", errors, required=False, max_length=32)
         if restriction and restriction != NO_SALE:
             errors.add("restriction", _("Known restrictions: %(r)s.") % {"r": NO_SALE})
+        effective_date = _text(payload, "effective_date", errors, required=False, max_length=10)
+        if effective_date:
+            try:
+                day = dt.date.fromisoformat(effective_date)
+            except ValueError:
+                errors.add("effective_date", _("A date written as YYYY-MM-DD."))
+            else:
+                if day > timezone.localdate():
+                    errors.add("effective_date", _("An opening balance cannot be dated in the future."))
         errors.raise_if_any()
-        return {
+        clean = {
             "asset": asset.symbol, "amount": asset.format(amount), "wallet": wallet.code,
             "category": category, "origin": origin, "restriction": restriction,
         }
+        if effective_date:
+            clean["effective_date"] = effective_date
+        return clean
 
     def title(self, payload: dict) -> str:
         return _("Take over %(amount)s %(asset)s into %(wallet)s / %(category)s") % payload
@@ -340,6 +352,14 @@ class OpeningBalanceKind(RequestKind):
             EffectLine(_account_label(payload["wallet"], payload["category"]), payload["amount"], "credit"),
         ]
 
+    @staticmethod
+    def _effective_at(payload: dict) -> dt.datetime | None:
+        """Noon (Almaty) of the date the holdings are taken over as of, if one is given."""
+        if not payload.get("effective_date"):
+            return None
+        day = dt.date.fromisoformat(payload["effective_date"])
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(12, 0)))
+
     def execute(self, *, request, payload: dict, actor) -> dict:
         asset = Asset.objects.get(symbol=payload["asset"])
         wallet = Wallet.objects.get(code=payload["wallet"])
@@ -355,6 +375,7 @@ class OpeningBalanceKind(RequestKind):
                 restriction=payload["restriction"],
             ),
             actor=actor, source=request, memo=request.title,
+            effective_at=self._effective_at(payload),
         )
         return {"entry": entry.number}
 

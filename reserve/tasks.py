@@ -1,0 +1,30 @@
+"""Celery tasks of the reserve app: thin wrappers that take ids (or nothing) and call a service."""
+
+import logging
+
+from celery import shared_task
+
+from reserve.services.verification import verify_ledger
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def verify_ledger_task() -> dict:
+    """Check the ledger invariants (scheduled hourly by beat); log every problem found."""
+    report = verify_ledger()
+    for problem in report.problems:
+        logger.error("Ledger verification problem: %s", problem)
+    if report.ok:
+        logger.info("Ledger verified: %d checks passed.", len(report.checks))
+    return {
+        "ok": report.ok,
+        "checked": {check.name: check.checked for check in report.checks},
+        "problems": report.problems,
+    }
+
+
+@shared_task
+def ping() -> str:
+    """Answer ``"pong"``: proves that a worker consumes from the broker and stores results."""
+    return "pong"

@@ -1,0 +1,197 @@
+"""Management commands: load_sample_data and verify_ledger."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from reserve import roles
+from reserve.management.commands.load_sample_data import ADMIN_USERNAME, DEMO_PASSWORD
+from reserve.models import (
+    Account,
+    AccountDay,
+    ApprovalPolicy,
+    ApprovalRequest,
+    ApproverMembership,
+    Asset,
+    AuditEvent,
+    Category,
+    Decision,
+    JournalEntry,
+    Lot,
+    Posting,
+    RequestStatus,
+    Wallet,
+    WalletAddress,
+    WalletKind,
+)
+from reserve.services.approvals import requests_awaiting
+from reserve.services.verification import verify_ledger
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Nine sample users with the default PBKDF2 hasher would cost about two seconds a load."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def load_sample_data(**options) -> str:
+    out = StringIO()
+    call_command("load_sample_data", stdout=out, **options)
+    return out.getvalue()
+
+
+def verify(out: StringIO) -> None:
+    call_command("verify_ledger", stdout=out)
+
+
+def row_counts() -> dict[str, int]:
+    models = (Asset, Wallet, WalletAddress, get_user_model(), JournalEntry, Posting, Account)
+    models += (AccountDay, Lot, AuditEvent, ApprovalPolicy, ApprovalRequest, Decision)
+    models += (ApproverMembership,)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_load_sample_data_twice_changes_nothing():
+    load_sample_data()
+    first = row_counts()
+
+    output = load_sample_data()
+
+    assert row_counts() == first
+    assert "nothing changed" in output
+
+
+def test_sample_data_has_the_three_assets_with_their_decimals():
+    load_sample_data()
+
+    assert {a.symbol: (a.network, a.decimals) for a in Asset.objects.all()} == {
+        "BTC": ("bitcoin", 8),
+        "ETH": ("ethereum", 18),
+        "USDT-TRC20": ("tron", 6),
+    }
+    assert Asset.objects.get(symbol="USDT-TRC20").contract_address == "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+
+
+def test_sample_data_has_every_wallet_kind_on_bitcoin_and_ethereum_with_an_address():
+    load_sample_data()
+
+    for network in ("bitcoin", "ethereum"):
+        kinds = set(Wallet.objects.filter(network=network).values_list("kind", flat=True))
+        assert kinds == set(WalletKind.values), network
+    assert not Wallet.objects.filter(addresses__isnull=True).exists()
+    for address in WalletAddress.objects.select_related("wallet"):
+        address.full_clean()
+        assert address.network == address.wallet.network
+
+
+def test_sample_data_has_users_for_every_role_with_the_demo_password():
+    load_sample_data()
+    User = get_user_model()
+
+    for role in roles.ROLE_PERMISSIONS:
+        users = User.objects.filter(groups__name=role)
+        assert users.exists(), role
+        assert all(user.check_password(DEMO_PASSWORD) for user in users)
+    clerks = User.objects.filter(groups__name__in=[roles.INTAKE_CLERK, roles.MINING_CLERK])
+    assert all(clerk.is_staff for clerk in clerks)
+    admin = User.objects.get(username=ADMIN_USERNAME)
+    assert admin.is_superuser and admin.check_password(DEMO_PASSWORD)
+
+
+def test_sample_approvers_can_meet_every_default_policy():
+    load_sample_data()
+
+    for policy in ApprovalPolicy.objects.prefetch_related("tiers__group"):
+        for tier in policy.tiers.all():
+            members = ApproverMembership.objects.filter(group=tier.group, revoked_at__isnull=True)
+            assert members.count() >= tier.required, (policy.name, tier.group.name)
+
+
+def test_sample_ledger_entries_were_posted_by_approved_requests():
+    load_sample_data()
+
+    entries = JournalEntry.objects.select_related("request")
+    reasons = [entry.reason for entry in entries]
+    assert reasons.count("reserve.transfer") == 1
+    assert reasons.count("reserve.opening_balance") >= 4
+    assert all(entry.request.status == RequestStatus.EXECUTED for entry in entries)
+    assert verify_ledger().ok
+
+
+def test_sample_ledger_holds_every_category_and_a_no_sale_restriction():
+    load_sample_data()
+
+    held = set(Account.objects.filter(balance__gt=0).values_list("category", flat=True))
+    assert {"custody:pending", "reserve:forfeited", "reserve:mined", "restricted"} <= held
+    restricted = Lot.objects.filter(account__category=Category.RESTRICTED, remaining__gt=0)
+    assert restricted.exists()
+    assert all(lot.restriction == "no_sale" for lot in restricted)
+
+
+def test_sample_data_leaves_real_inboxes():
+    load_sample_data()
+    users = get_user_model().objects
+
+    waiting = {r.kind: r for r in requests_awaiting(users.get(username="custody_officer_2"))}
+    assert sorted(waiting) == ["reserve.period_close", "reserve.transfer"]
+    assert waiting["reserve.transfer"].decisions.count() == 1
+    assert [r.kind for r in requests_awaiting(users.get(username="board_member"))] == ["reserve.allowlist_change"]
+
+
+def test_load_sample_data_refuses_to_run_in_production(settings):
+    settings.DJANGO_ENV = "production"
+
+    with pytest.raises(CommandError, match="production"):
+        load_sample_data()
+
+    assert not JournalEntry.objects.exists()
+    assert not get_user_model().objects.filter(username=ADMIN_USERNAME).exists()
+
+
+def test_load_sample_data_runs_in_production_with_force(settings):
+    settings.DJANGO_ENV = "production"
+
+    load_sample_data(force=True)
+
+    assert JournalEntry.objects.exists()
+
+
+def test_verify_ledger_passes_on_the_sample_data():
+    load_sample_data()
+    out = StringIO()
+
+    verify(out)
+
+    output = out.getvalue()
+    assert "The ledger is consistent." in output
+    assert "FAIL" not in output
+    assert "account balance = sum of postings (" in output
+
+
+def test_verify_ledger_fails_and_names_the_account_whose_balance_was_changed_behind_its_back():
+    load_sample_data()
+    account = Account.objects.get(
+        wallet__code="btc-cold-1", category=Category.RESERVE_FORFEITED, asset__symbol="BTC"
+    )
+    Account.objects.filter(pk=account.pk).update(balance=account.balance + 1)
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="problem"):
+        verify(out)
+
+    output = out.getvalue()
+    assert "FAIL  account balance = sum of postings" in output
+    assert str(account) in output
+
+
+def test_verify_ledger_on_an_empty_ledger_passes():
+    out = StringIO()
+
+    verify(out)
+
+    assert "The ledger is consistent." in out.getvalue()
