@@ -1351,3 +1351,5 @@ for _model, _model_admin in ((User, ReserveUserAdmin), (Group, ReserveGroupAdmin
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(_model, _model_admin)
+# The API client screens live with the API.
+import reserve.api.admin  # noqa: E402,F401

@@ -171,9 +171,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- REST API -------------------------------------------------------------------------------
+# Integration clients authenticate with "Authorization: Bearer <token>" (first, so that a call
+# without credentials answers 401 with WWW-Authenticate); people with a session (the docs page).
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "reserve.api.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "reserve.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -185,11 +188,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "reserve.api.errors.exception_handler",
+    # Per integration client (reserve.api.throttling); the counts live in the default cache,
+    # which must be shared (Redis) when several web processes serve the API.
+    "DEFAULT_THROTTLE_CLASSES": ["reserve.api.throttling.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_client": env("API_THROTTLE_RATE") or "600/min"},
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "State Digital Asset Fund API",
-    "DESCRIPTION": "Back office of the State Digital Asset Fund: holdings, ledger, approvals.",
+    "DESCRIPTION": (BASE_DIR / "reserve" / "api" / "contract.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -197,6 +204,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "reserve.models.approvals.RequestStatus",
+        "VerdictEnum": "reserve.models.approvals.Verdict",
+        "CategoryEnum": "reserve.models.ledger.Category",
+        "HeldCategoryEnum": "reserve.api.request_serializers.HELD_CATEGORY_CHOICES",
+        "NetworkEnum": "reserve.models.assets.Network",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -223,7 +237,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reserve.tasks.verify_ledger_task",
         "schedule": timedelta(hours=1),
     },
+    "expire-requests": {
+        "task": "reserve.tasks.expire_requests_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "purge-idempotency-records-hourly": {
+        "task": "reserve.tasks.purge_idempotency_records_task",
+        "schedule": timedelta(hours=1),
+    },
 }
+
+# --- Cache ------------------------------------------------------------------------------------
+# API throttling counts live in the cache: with several web processes it must be shared
+# (CACHE_URL=redis://...). The embedded default is a per-process memory cache.
+_cache_url = env("CACHE_URL")
+if _cache_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+elif PRODUCTION:
+    raise ImproperlyConfigured("CACHE_URL must be set when DJANGO_ENV=production (API throttling needs a shared cache)")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -233,6 +264,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+OTP_TOTP_ISSUER = "State Digital Asset Fund"
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

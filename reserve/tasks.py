@@ -28,3 +28,19 @@ def verify_ledger_task() -> dict:
 def ping() -> str:
     """Answer ``"pong"``: proves that a worker consumes from the broker and stores results."""
     return "pong"
+
+
+@shared_task
+def expire_requests_task() -> int:
+    """Close approval requests past their expiry (idempotent; scheduled every minute)."""
+    from reserve.services.approvals import expire_requests
+
+    return expire_requests()
+
+
+@shared_task
+def purge_idempotency_records_task() -> int:
+    """Drop stored API replies past their documented lifetime (24 h)."""
+    from reserve.services.api_clients import purge_expired_idempotency_records
+
+    return purge_expired_idempotency_records()

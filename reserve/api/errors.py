@@ -1,9 +1,25 @@
 """One error body for the whole API: ``{"code": ..., "message": ..., "errors": {field: [...]}}``.
 
-``code`` is machine-readable (``invalid``, ``not_authenticated``, ``permission_denied``,
-``not_found``, ``method_not_allowed``, ``throttled`` ...), ``message`` is a sentence in the
-request's language, ``errors`` lists messages per input field (``non_field_errors`` for the
-rest) and is empty unless the input was invalid.
+``code`` is machine-readable, ``message`` is a sentence in the request's language, ``errors``
+lists messages per input field (``non_field_errors`` for the rest) and is empty unless the
+input was invalid. The status codes and codes (also in the schema's description):
+
+=====  =================================================================================
+400    ``invalid`` (field errors), ``refused`` (the approval engine said no: the maker
+       deciding, not an approver, no policy covers it, second factor missing),
+       ``idempotency_key_required``
+401    ``not_authenticated``, ``token_invalid``, ``token_revoked``, ``token_expired``,
+       ``client_revoked``, ``client_disabled`` (with ``WWW-Authenticate: Bearer``)
+403    ``permission_denied`` (scope missing, or no permission)
+404    ``not_found``
+409    ``not_pending``, ``expired``, ``already_decided``, ``digest_mismatch``,
+       ``policy_changed``, ``idempotency_in_flight`` (with ``Retry-After``)
+412    ``precondition_failed`` (stale ``If-Match``)
+422    ``idempotency_key_reused`` (same key, another request)
+428    ``precondition_required`` (no ``If-Match``)
+429    ``throttled`` (with ``Retry-After``)
+503    ``service_busy`` (database contention; nothing changed; with ``Retry-After``)
+=====  =================================================================================
 
 Installed as ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``; :func:`error_responses` documents the
 same shape in the OpenAPI schema.
@@ -13,21 +29,33 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import OperationalError
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_serializer
-from rest_framework import exceptions, serializers
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema_serializer,
+)
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from reserve.services.approvals import ApprovalError
+from reserve.services.retry import ServiceBusy, is_retryable
 
 
 @extend_schema_serializer(component_name="Error")
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text=_(
-            "Machine-readable error code: invalid, not_authenticated, authentication_failed, "
-            "permission_denied, not_found, method_not_allowed, throttled, ..."
+            "Machine-readable error code: invalid, refused, not_authenticated, token_expired, "
+            "permission_denied, not_found, not_pending, digest_mismatch, precondition_failed, "
+            "idempotency_key_reused, throttled, service_busy, ..."
         )
     )
     message = serializers.CharField(help_text=_("Human-readable summary in the request's language."))
@@ -40,13 +68,85 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
+# --- errors of the API beyond DRF's own ---------------------------------------------------------
+
+
+class Refused(exceptions.APIException):
+    """The approval engine refused the caller or the request (the reason is the message)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("The approval engine refused this.")
+    default_code = "refused"
+
+
+class IdempotencyKeyRequired(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _(
+        "This POST changes state: send an Idempotency-Key header (1 to 128 printable characters)."
+    )
+    default_code = "idempotency_key_required"
+
+
+class Conflict(exceptions.APIException):
+    """The request conflicts with the current state of the resource."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This conflicts with the current state of the resource.")
+    default_code = "conflict"
+
+    def __init__(self, detail=None, code=None, *, wait: int | None = None):
+        super().__init__(detail, code)
+        self.wait = wait
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _(
+        "The resource changed since you read it (If-Match does not match its ETag); nothing was changed."
+    )
+    default_code = "precondition_failed"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = _("This Idempotency-Key was used for another request (other method, path or body).")
+    default_code = "idempotency_key_reused"
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = _(
+        "Send If-Match with the ETag you read, so that a concurrent change is not overwritten."
+    )
+    default_code = "precondition_required"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The service is busy; nothing was changed. Try again in a moment.")
+    default_code = "service_busy"
+
+    def __init__(self, detail=None, code=None, *, wait: int = 1):
+        super().__init__(detail, code)
+        self.wait = wait
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler (status codes, ``WWW-Authenticate``, rollback) with our error body.
+    """DRF's handler (status codes, ``WWW-Authenticate``, ``Retry-After``, rollback) with our
+    error body.
 
     Exceptions that are not API errors still return ``None`` so that Django reports them as
     server errors instead of this handler hiding them.
     """
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, ServiceBusy):
+        exc = ServiceUnavailable(str(exc), wait=exc.retry_after_seconds)
+    elif isinstance(exc, OperationalError) and is_retryable(exc):
+        # A lost race outside a retried service (or inside an enclosing transaction): it
+        # changed nothing, so the caller may simply try again.
+        exc = ServiceUnavailable()
+    elif isinstance(exc, ApprovalError) and not hasattr(exc, "error_dict"):
+        exc = Refused(exc.messages[0])
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)
@@ -103,7 +203,9 @@ def field_errors(detail, prefix: str = "") -> dict[str, list[str]]:
 
 _RESPONSES = {
     400: (
-        _("The query parameters are invalid."),
+        _(
+            "Invalid input (code invalid, with field errors) or refused by the approval engine (code refused)."
+        ),
         {
             "code": "invalid",
             "message": "Invalid input.",
@@ -111,26 +213,71 @@ _RESPONSES = {
         },
     ),
     401: (
-        _("No valid credentials were given."),
-        {
-            "code": "not_authenticated",
-            "message": "Authentication credentials were not provided.",
-            "errors": {},
-        },
+        _("No valid credentials: no token, or an unknown, revoked or expired one."),
+        {"code": "token_expired", "message": "This API token expired.", "errors": {}},
     ),
     403: (
-        _("Not signed in (session authentication answers 403), or not allowed to read this."),
+        _("The token lacks the scope this needs, or the signed-in user lacks the permission."),
         {
             "code": "permission_denied",
-            "message": "You do not have permission to perform this action.",
+            "message": "This token lacks the scope holdings:read.",
             "errors": {},
         },
     ),
     404: (
-        _("No such object, or an invalid page cursor."),
+        _("No such object (or not visible to you), or an invalid page cursor."),
         {"code": "not_found", "message": "Not found.", "errors": {}},
     ),
+    409: (
+        _(
+            "Conflicts with the request's current state (not_pending, expired, already_decided, "
+            "digest_mismatch, policy_changed), or a POST with the same Idempotency-Key is still "
+            "running (idempotency_in_flight)."
+        ),
+        {
+            "code": "not_pending",
+            "message": "This request is rejected; it takes no more decisions.",
+            "errors": {},
+        },
+    ),
+    412: (
+        _("If-Match does not match the current ETag: the request changed; nothing was changed."),
+        {"code": "precondition_failed", "message": "The resource changed since you read it.", "errors": {}},
+    ),
+    422: (
+        _("The Idempotency-Key was used before with another method, path or body."),
+        {
+            "code": "idempotency_key_reused",
+            "message": "This Idempotency-Key was used for another request.",
+            "errors": {},
+        },
+    ),
+    428: (
+        _("If-Match is missing."),
+        {"code": "precondition_required", "message": "Send If-Match with the ETag you read.", "errors": {}},
+    ),
+    429: (
+        _("Too many calls by this client; see Retry-After."),
+        {
+            "code": "throttled",
+            "message": "Request was throttled. Expected available in 12 seconds.",
+            "errors": {},
+        },
+    ),
+    503: (
+        _("The database stayed contended through every retry; nothing was changed. See Retry-After."),
+        {"code": "service_busy", "message": "The ledger is busy; nothing was changed.", "errors": {}},
+    ),
 }
+
+#: Response headers, for the schema.
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[409, 429, 503],
+    description=_("Seconds to wait before trying again."),
+)
 
 
 def error_responses(
@@ -141,13 +288,21 @@ def error_responses(
     ``invalid`` is the example of field errors shown for 400.
     """
     responses = {}
-    for status in status_codes:
-        description, example = _RESPONSES[status]
-        if status == 400 and invalid is not None:
+    for status_code in status_codes:
+        description, example = _RESPONSES[status_code]
+        if status_code == 400 and invalid is not None:
             example = {**example, "errors": invalid}
-        responses[status] = OpenApiResponse(
+        responses[status_code] = OpenApiResponse(
             response=ErrorSerializer,
             description=description,
-            examples=[OpenApiExample(f"error-{status}", value=example, status_codes=[status])],
+            examples=[OpenApiExample(f"error-{status_code}", value=example, status_codes=[status_code])],
         )
     return responses
+
+
+@csrf_exempt
+def endpoint_not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any other path under ``/api/v1/``: the error body instead of Django's HTML page."""
+    return JsonResponse(
+        {"code": "not_found", "message": str(_("No such endpoint or object.")), "errors": {}}, status=404
+    )

@@ -24,6 +24,10 @@ class ById(KeysetPagination):
     ordering = "id"
 
 
+class NewestFirst(KeysetPagination):
+    ordering = "-id"
+
+
 class LimitOffset(LimitOffsetPagination):
     """For lists a selector returns as a Python list rather than a queryset."""
 

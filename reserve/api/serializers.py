@@ -45,6 +45,7 @@ class AmountStringField(serializers.Field):
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EARLIEST_AS_OF = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]")
 # "?as_of=2026-01-31T12:00:00+05:00" typed unencoded arrives with a space for the "+".
 _UNENCODED_PLUS = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) (\d{2}:?\d{2})$")
@@ -59,14 +60,16 @@ _UNENCODED_PLUS = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\
 class AsOfField(serializers.Field):
     """A moment given as a date (the end of that day in the fund's time zone) or a date-time.
 
-    A date-time without an offset is read in the fund's time zone (Asia/Almaty).
+    A date-time without an offset is read in the fund's time zone (Asia/Almaty). Moments before
+    1970 are refused: the fund holds nothing from then, and the zone's offsets of those years
+    (local mean time, +05:07:48) are not valid RFC 3339.
     """
 
     default_error_messages = {
         "invalid": _(
             "Enter a date (YYYY-MM-DD) or a date-time with a time zone (YYYY-MM-DDThh:mm[:ss][+HH:MM|Z])."
         ),
-        "range": _("Date out of range."),
+        "range": _("Date out of range (1970 to 9998)."),
     }
 
     def to_internal_value(self, data) -> dt.datetime:
@@ -92,6 +95,8 @@ class AsOfField(serializers.Field):
             timezone.make_aware(start).astimezone(dt.UTC)
             moment.astimezone(dt.UTC)
         except OverflowError:
+            self.fail("range")
+        if moment < EARLIEST_AS_OF:
             self.fail("range")
         return moment
 

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from reserve.api import views
+from reserve.api import request_views, views
+from reserve.api.errors import endpoint_not_found
 
 app_name = "api"
 urlpatterns = [
@@ -11,4 +12,17 @@ urlpatterns = [
     path("wallets/<str:code>/lots/", views.WalletLotsApi.as_view(), name="wallet-lots"),
     path("balances/", views.BalanceListApi.as_view(), name="balance-list"),
     path("holdings/", views.HoldingsApi.as_view(), name="holdings"),
+    path("requests/", request_views.RequestListApi.as_view(), name="request-list"),
+    path("requests/transfers/", request_views.TransferCreateApi.as_view(), name="request-transfer-create"),
+    path(
+        "requests/allowlist-changes/",
+        request_views.AllowListChangeCreateApi.as_view(),
+        name="request-allowlist-change-create",
+    ),
+    path("requests/<int:id>/", request_views.RequestDetailApi.as_view(), name="request-detail"),
+    path("requests/<int:id>/payload", request_views.RequestPayloadApi.as_view(), name="request-payload"),
+    path("requests/<int:id>/cancel", request_views.RequestCancelApi.as_view(), name="request-cancel"),
+    path("requests/<int:id>/decisions/", request_views.DecisionCreateApi.as_view(), name="request-decisions"),
+    # Last: every other path answers 404 with the error body.
+    re_path(r"", endpoint_not_found, name="not-found"),
 ]

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -20,9 +20,10 @@ from rest_framework.views import APIView
 
 from reserve import selectors
 from reserve.api import pagination
+from reserve.api.base import ApiEndpoint
 from reserve.api.errors import error_responses
 from reserve.api.filters import BalanceFilter
-from reserve.api.permissions import CanViewModels
+from reserve.api.permissions import CanViewModels, TokenHasScope
 from reserve.api.serializers import (
     AssetOutputSerializer,
     BalanceOutputSerializer,
@@ -32,15 +33,31 @@ from reserve.api.serializers import (
     LotsInputSerializer,
     WalletOutputSerializer,
 )
-from reserve.models import Account, Asset, Lot, Wallet, WalletAddress
+from reserve.models import Account, Asset, Lot, Scope, Wallet, WalletAddress
 
 TAG = "reserve"
+SYMBOL_PARAMETER = OpenApiParameter(
+    "symbol",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="Asset symbol, e.g. BTC.",
+    examples=[OpenApiExample("BTC", value="BTC")],
+)
+WALLET_CODE_PARAMETER = OpenApiParameter(
+    "code",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="Wallet code, e.g. cold-a.",
+    examples=[OpenApiExample("cold-a", value="cold-a")],
+)
 
 
-class ReadApi:
+class ReadApi(ApiEndpoint):
     # Policy of every read endpoint. Authentication is not set here: it comes from
-    # REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].
-    permission_classes = [IsAuthenticated, CanViewModels]
+    # REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]. Token calls need the scope, session
+    # users the view permissions.
+    permission_classes = [IsAuthenticated, TokenHasScope, CanViewModels]
+    required_scope = Scope.HOLDINGS_READ
     filter_backends: list = []
     #: Models whose ``view`` permission the caller needs.
     view_models: tuple = ()
@@ -59,7 +76,7 @@ def _wallets() -> QuerySet[Wallet]:
     tags=[TAG],
     summary="List assets",
     description="Assets the fund can hold, by symbol.",
-    responses={200: AssetOutputSerializer(many=True), **error_responses(401, 403, 404)},
+    responses={200: AssetOutputSerializer(many=True), **error_responses(401, 403, 404, 429)},
 )
 class AssetListApi(ReadApi, generics.ListAPIView):
     serializer_class = AssetOutputSerializer
@@ -74,7 +91,8 @@ class AssetListApi(ReadApi, generics.ListAPIView):
     tags=[TAG],
     summary="Get an asset",
     description="One asset by its symbol (e.g. BTC, USDT-TRC20).",
-    responses={200: AssetOutputSerializer, **error_responses(401, 403, 404)},
+    parameters=[SYMBOL_PARAMETER],
+    responses={200: AssetOutputSerializer, **error_responses(401, 403, 404, 429)},
 )
 class AssetDetailApi(ReadApi, generics.RetrieveAPIView):
     serializer_class = AssetOutputSerializer
@@ -92,7 +110,7 @@ class AssetDetailApi(ReadApi, generics.RetrieveAPIView):
     tags=[TAG],
     summary="List custody wallets",
     description="Custody wallets by code, each with its on-chain addresses.",
-    responses={200: WalletOutputSerializer(many=True), **error_responses(401, 403, 404)},
+    responses={200: WalletOutputSerializer(many=True), **error_responses(401, 403, 404, 429)},
 )
 class WalletListApi(ReadApi, generics.ListAPIView):
     serializer_class = WalletOutputSerializer
@@ -107,7 +125,8 @@ class WalletListApi(ReadApi, generics.ListAPIView):
     tags=[TAG],
     summary="Get a custody wallet",
     description="One custody wallet by its code, with its on-chain addresses.",
-    responses={200: WalletOutputSerializer, **error_responses(401, 403, 404)},
+    parameters=[WALLET_CODE_PARAMETER],
+    responses={200: WalletOutputSerializer, **error_responses(401, 403, 404, 429)},
 )
 class WalletDetailApi(ReadApi, generics.RetrieveAPIView):
     serializer_class = WalletOutputSerializer
@@ -130,12 +149,12 @@ class WalletLotsApi(ReadApi, APIView):
             "output, an opening balance), legal category, restriction and the units remaining."
         ),
         parameters=[
-            OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="Wallet code."),
+            WALLET_CODE_PARAMETER,
             LotsInputSerializer,
         ],
         responses={
             200: LotOutputSerializer(many=True),
-            **error_responses(400, 401, 403, 404, invalid={"asset": ["This field is required."]}),
+            **error_responses(400, 401, 403, 404, 429, invalid={"asset": ["This field is required."]}),
         },
     )
     def get(self, request: Request, code: str) -> Response:
@@ -165,6 +184,7 @@ class WalletLotsApi(ReadApi, APIView):
             401,
             403,
             404,
+            429,
             invalid={"asset": ["Select a valid choice. That choice is not one of the available choices."]},
         ),
     },
@@ -197,6 +217,7 @@ class HoldingsApi(ReadApi, APIView):
                 400,
                 401,
                 403,
+                429,
                 invalid={"as_of": ["Enter a date (YYYY-MM-DD) or a date-time with a time zone."]},
             ),
         },

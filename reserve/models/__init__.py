@@ -1,3 +1,4 @@
+from reserve.models.api_clients import ApiCallLog, ApiClient, ApiToken, IdempotencyRecord, Scope
 from reserve.models.approvals import (
     AllowListedAddress,
     ApprovalPolicy,
@@ -27,6 +28,11 @@ from reserve.models.ledger import (
 )
 
 __all__ = [
+    "ApiCallLog",
+    "ApiClient",
+    "ApiToken",
+    "IdempotencyRecord",
+    "Scope",
     "AllowListedAddress",
     "ApprovalPolicy",
     "ApprovalRequest",

@@ -393,7 +393,8 @@ def test_lots_of_an_unknown_wallet_are_404(api, asset):
 def test_anonymous_callers_are_refused_with_the_error_body(db, wallet, asset, name, kwargs):
     response = APIClient().get(reverse(name, kwargs=kwargs))
 
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert_error_body(response.json(), "not_authenticated")
 
 

@@ -247,6 +247,7 @@ class Command(BaseCommand):
             self._wallets()
             self._approvers(actor=admin)
             self._authenticators()
+            self._integration_client()
             self._requests()
         if self.created:
             summary = ", ".join(f"{n} {what}" for what, n in self.created.items())
@@ -326,6 +327,21 @@ class Command(BaseCommand):
         ]
         bootstrap_approvers(assignments=assignments, actor=actor)
         self.created["approvers"] = len(assignments)
+
+    def _integration_client(self) -> None:
+        """``demo-integration`` with every scope, so that
+        ``manage.py issue_api_token demo-integration`` works right after ``make run``."""
+        from reserve.models import ApiClient
+        from reserve.models.api_clients import Scope
+        from reserve.services.api_clients import create_client
+
+        exists = ApiClient.objects.filter(name="demo-integration").exists()
+        if not exists:
+            create_client(
+                name="demo-integration", scopes=list(Scope.values),
+                description="Demo integration with every scope (sample data).",
+            )
+        self._count("integration clients", not exists)
 
     def _authenticators(self) -> None:
         """A confirmed TOTP device for every sample approver; `manage.py demo_totp USER` prints
