@@ -52,6 +52,10 @@ class RequestKind:
     def ledger_effect(self, payload: dict) -> list[EffectLine]:
         return []
 
+    def notices(self, payload: dict) -> list[str]:
+        """Facts an approver must see on the request page (e.g. a cooling-off period)."""
+        return []
+
     def check_executable(self, payload: dict) -> None:
         """Rules that hold whatever a policy says; checked when made and again when executed."""
 

@@ -178,6 +178,13 @@ def _evidence(items) -> list[EvidenceItem]:
     return shown
 
 
+def _notices(approval: ApprovalRequest) -> list[str]:
+    try:
+        return get_kind(approval.kind).notices(approval.payload)
+    except (UnknownKind, ObjectDoesNotExist, LookupError, ValueError, ValidationError):
+        return []
+
+
 def _ledger_effect(approval: ApprovalRequest):
     try:
         return get_kind(approval.kind).ledger_effect(approval.payload)
@@ -217,6 +224,7 @@ def _request_context(request: HttpRequest, approval: ApprovalRequest, form: Deci
         "progress": quorum_progress(approval),
         "decisions": list(approval.decisions.select_related("approver").order_by("decided_at", "id")),
         "effect": _ledger_effect(approval),
+        "notices": _notices(approval) if approval.status == RequestStatus.PENDING else [],
         "entries": list(entries),
         "audit": list(audit),
         "refusal": reason,

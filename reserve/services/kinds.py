@@ -213,6 +213,10 @@ class TransferKind(RequestKind):
 # --- disposal (sale) to an allow-listed address -------------------------------------------------
 
 
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def usable_allowlisted(network: str, address: str, now: dt.datetime | None = None) -> AllowListedAddress:
     entry = AllowListedAddress.objects.filter(network=network, address=address, removed_at__isnull=True).first()
     if entry is None:
@@ -220,7 +224,7 @@ def usable_allowlisted(network: str, address: str, now: dt.datetime | None = Non
     if (now or timezone.now()) < entry.usable_from:
         raise ValidationError({"to_address": [
             _("This allow-listed address is in its cooling-off period until %(when)s.")
-            % {"when": timezone.localtime(entry.usable_from).strftime("%Y-%m-%d %H:%M %Z")}
+            % {"when": _local(entry.usable_from)}
         ]})
     return entry
 
@@ -270,6 +274,19 @@ class DisposalKind(RequestKind):
             EffectLine(_account_label(payload["from_wallet"], payload["category"]), payload["amount"], "debit"),
             EffectLine(_account_label(payload["from_wallet"], Category.DISPOSED), payload["amount"], "credit"),
         ]
+
+    def notices(self, payload: dict) -> list[str]:
+        asset = Asset.objects.get(symbol=payload["asset"])
+        entry = AllowListedAddress.objects.filter(
+            network=asset.network, address=payload["to_address"], removed_at__isnull=True
+        ).first()
+        if entry is None:
+            return [_("The destination is not on the allow-list: this request cannot execute.")]
+        if entry.usable_from > timezone.now():
+            return [_("The destination “%(label)s” is in its cooling-off period until %(when)s; the request cannot execute before then.")
+                    % {"label": entry.label, "when": _local(entry.usable_from)}]
+        return [_("The destination “%(label)s” has been allow-listed since %(added)s; its cooling-off period ended %(when)s.")
+                % {"label": entry.label, "added": _local(entry.added_at), "when": _local(entry.usable_from)}]
 
     def check_executable(self, payload: dict) -> None:
         asset = Asset.objects.get(symbol=payload["asset"])
@@ -452,6 +469,12 @@ class AllowListChangeKind(RequestKind):
         if payload["action"] == "add":
             return _("Allow-list %(address)s (%(label)s)") % payload
         return _("Remove %(address)s from the allow-list") % payload
+
+    def notices(self, payload: dict) -> list[str]:
+        if payload["action"] != "add":
+            return []
+        hours = governed_value(ALLOWLIST_COOLING_OFF_HOURS)
+        return [_("Once approved, the address can be used only after a cooling-off period of %(hours)d hours.") % {"hours": hours}]
 
     def check_executable(self, payload: dict) -> None:
         active = AllowListedAddress.objects.filter(
