@@ -31,7 +31,7 @@ MAX_ABS = 10**MAX_DIGITS - 1
 SQLITE_OFFSET = 10**79
 SQLITE_WIDTH = 80
 
-_PLAIN_DECIMAL = re.compile(r"^(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?$")
+_PLAIN_DECIMAL = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 
 
 class AmountError(ValueError):
@@ -71,7 +71,7 @@ def parse_amount(text: object, decimals: int, *, allow_zero: bool = False) -> in
         text = str(text)
     if not isinstance(text, str):
         raise AmountError(_("Amount must be a decimal number written as a string."))
-    match = _PLAIN_DECIMAL.match(text)
+    match = _PLAIN_DECIMAL.fullmatch(text)
     if match is None:
         stripped = text.strip()
         if stripped.startswith("-"):

@@ -49,6 +49,9 @@ class TestParseAmount:
             ("1.", "plain decimal"),
             ("0", "greater than zero"),
             ("1" * 80, "too large"),
+            ("1\n", "plain decimal"),
+            ("١", "plain decimal"),
+            ("１", "plain decimal"),
         ],
     )
     def test_it_refuses_bad_input_with_a_reason(self, text, reason):
