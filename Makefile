@@ -6,6 +6,7 @@
 #   make test-postgres  the whole suite on PostgreSQL   (PG_URL=postgres://...)
 #   make test-broker    a real Celery worker on Redis   (REDIS_URL=redis://..., PG_URL=...)
 #   make bench          the benchmark scripts in bench/ (BENCH_ARGS=...)
+#   make simulate       the random-operations simulation (SEED=... OPS=...)
 #   make lint / fmt / migrate / sample-data
 
 SHELL := /bin/bash
@@ -25,7 +26,7 @@ BENCH_ARGS ?=
 # Variables that would move a leg off its database or broker if inherited from the shell.
 UNSET_SERVICES := env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND
 
-.PHONY: help .venv run test test-postgres test-broker lint fmt bench migrate sample-data
+.PHONY: help .venv run test test-postgres test-broker lint fmt bench simulate migrate sample-data
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -69,6 +70,13 @@ lint: .venv
 fmt: .venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Replays a seed (SEED=123) or runs a long simulation (OPS=100000) of the ledger and the engine.
+SEED ?=
+OPS ?= 10000
+simulate: .venv
+	$(UNSET_SERVICES) SIM_SEED='$(SEED)' SIM_OPS='$(OPS)' $(VENV)/bin/pytest -s -q \
+		tests/reserve/test_simulation.py $(PYTEST_ARGS)
 
 # Each bench/*.py is a script that builds its own throw-away database and prints its figures.
 bench: .venv
