@@ -1351,5 +1351,12 @@ for _model, _model_admin in ((User, ReserveUserAdmin), (Group, ReserveGroupAdmin
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(_model, _model_admin)
+# Authenticators are enrolled only by their owner on the workflow screens: an admin who could
+# add a device (with a key of their choosing) to an approver could decide in their name.
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
 # The API client screens live with the API.
 import reserve.api.admin  # noqa: E402,F401

@@ -66,11 +66,15 @@ def parse_amount(text: object, decimals: int, *, allow_zero: bool = False) -> in
     if isinstance(text, Decimal):
         if not text.is_finite():
             raise AmountError(_("Amount must be a finite number."))
+        if text.adjusted() >= MAX_DIGITS:
+            raise AmountError(_("Amount is too large."))
         text = format(text, "f")
     if isinstance(text, int) and not isinstance(text, bool):
         text = str(text)
     if not isinstance(text, str):
         raise AmountError(_("Amount must be a decimal number written as a string."))
+    if len(text) > MAX_DIGITS + 40:
+        raise AmountError(_("Amount is too large."))
     match = _PLAIN_DECIMAL.fullmatch(text)
     if match is None:
         stripped = text.strip()

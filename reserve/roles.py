@@ -36,7 +36,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     CUSTODY_OFFICER: [("reserve", "view"), ("intake", "view")],
     TREASURY_OFFICER: [("reserve", "view"), ("mining", "view")],
     BOARD_MEMBER: [("reserve", "view"), ("intake", "view"), ("mining", "view")],
-    AUDITOR: [(app, "view") for app in ("reserve", "intake", "mining", "reports", "auth", "axes", "otp_totp")],
+    # Not otp_totp: a device row holds the approver's TOTP secret.
+    AUDITOR: [(app, "view") for app in ("reserve", "intake", "mining", "reports", "auth", "axes")],
     INTEGRATION_CLIENT: [],
 }
 

@@ -266,6 +266,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 OTP_TOTP_ISSUER = "State Digital Asset Fund"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

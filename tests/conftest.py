@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.db import connection
 
@@ -20,6 +22,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip_pg)
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """A request with another Accept-Language leaves its language active in the thread; every
+    test starts in English, the language the assertions are written in."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
@@ -52,11 +65,19 @@ def auditor(db):
     return UserFactory(username="auditor", roles=["Auditor"])
 
 
+#: When ``fund_in`` brings units in by default: before every date the tests post at, so that
+#: backdated test entries never take units the account did not hold then.
+FUNDED_AT = dt.datetime(2025, 1, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+
+
 @pytest.fixture
 def fund_in(db):
     """Bring ``units`` of an asset into a wallet's account from outside, opening a lot."""
 
-    def bring(wallet, asset, units, *, category="reserve:forfeited", label="Opening balance", actor=None):
+    def bring(
+        wallet, asset, units, *, category="reserve:forfeited", label="Opening balance", actor=None,
+        effective_at=FUNDED_AT,
+    ):
         account = get_account(wallet=wallet, category=category, asset=asset)
         external = get_account(wallet=None, category="external", asset=asset)
         post_entry(
@@ -64,6 +85,7 @@ def fund_in(db):
             lines=[Line(external, -units), Line(account, units)],
             origin=Origin(kind="test.inflow", label=label),
             actor=actor,
+            effective_at=effective_at,
         )
         account.refresh_from_db()
         return account

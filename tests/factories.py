@@ -1,8 +1,12 @@
 """Factories shared by the whole suite."""
 
+import datetime as dt
+import os
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from reserve.models import Asset, Network, Wallet, WalletAddress, WalletKind
 
@@ -50,15 +54,48 @@ def usdt() -> Asset:
     )
 
 
+def random_address(network: str) -> str:
+    """A valid, unique address on ``network`` (random key material)."""
+    import base58
+
+    from reserve.addresses import encode_segwit
+
+    payload = os.urandom(20)
+    if network == Network.BITCOIN:
+        return encode_segwit("bc", 0, payload)
+    if network == Network.BITCOIN_TESTNET:
+        return encode_segwit("tb", 0, payload)
+    if network == Network.ETHEREUM:
+        return "0x" + payload.hex()
+    if network == Network.TRON:
+        return base58.b58encode_check(b"\x41" + payload).decode()
+    raise ValueError(network)
+
+
 class WalletFactory(factory.django.DjangoModelFactory):
+    """A custody wallet registered long enough ago to be past the cooling-off period
+    (``registered_ago=dt.timedelta(0)`` for one registered just now)."""
+
     class Meta:
         model = Wallet
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"wallet-{n}")
     name = factory.LazyAttribute(lambda w: f"Wallet {w.code}")
     kind = WalletKind.COLD_MULTISIG
     network = Network.BITCOIN
     custodian = "Central Securities Depository"
+
+    @factory.post_generation
+    def registered_ago(self, create, extracted, **kwargs):
+        if not create:
+            return
+        age = dt.timedelta(days=30) if extracted is None else extracted
+        if age:
+            past = timezone.now() - age
+            Wallet.objects.filter(pk=self.pk).update(created_at=past)
+            WalletAddress.objects.filter(wallet=self).update(created_at=past)
+            self.created_at = past
 
 
 class WalletAddressFactory(factory.django.DjangoModelFactory):

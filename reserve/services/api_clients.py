@@ -85,6 +85,11 @@ def create_client(*, name: str, scopes: list[str], user=None, description: str =
         user.save()
         user.groups.add(Group.objects.get(name=roles.INTEGRATION_CLIENT))
     else:
+        if actor is None or actor.pk != user.pk:
+            # Otherwise an administrator could hold a token that decides as an approver.
+            raise ValidationError(
+                {"user": [_("A client that acts as a person can be set up only by that person, signed in.")]}
+            )
         if not user.is_active:
             raise ValidationError({"user": [_("This user is deactivated.")]})
         if ApiClient.objects.filter(user=user).exists():
@@ -187,10 +192,24 @@ def _new_token(
 
 
 @transaction.atomic
+def acts_for_person(client: ApiClient) -> bool:
+    """True when the client's user is a person (not a service user of the Integration client
+    group): its tokens carry that person's approval power."""
+    return not client.user.groups.filter(name=roles.INTEGRATION_CLIENT).exists()
+
+
+def _ensure_may_hold_tokens(client: ApiClient, actor) -> None:
+    if acts_for_person(client) and (actor is None or actor.pk != client.user_id):
+        raise ValidationError(
+            _("Tokens of a client that acts as a person are issued only to that person, signed in.")
+        )
+
+
 def issue_token(
     client: ApiClient, *, expires_in: dt.timedelta = DEFAULT_TOKEN_LIFETIME, actor=None
 ) -> IssuedToken:
     client = ApiClient.objects.select_for_update().get(pk=client.pk)
+    _ensure_may_hold_tokens(client, actor)
     issued = _new_token(client, expires_in=expires_in, actor=actor)
     record_event(
         action="reserve.api_token.issued",
@@ -209,6 +228,7 @@ def rotate_token(token: ApiToken, *, expires_in: dt.timedelta | None = None, act
         raise ValidationError(
             _("Token %(prefix)s… is revoked; issue a new one instead.") % {"prefix": locked.prefix}
         )
+    _ensure_may_hold_tokens(locked.client, actor)
     issued = _new_token(
         locked.client, expires_in=expires_in or DEFAULT_TOKEN_LIFETIME, actor=actor, replaces=locked
     )

@@ -204,11 +204,13 @@ def create_request(
     or no policy covers it."""
     if maker is None or not maker.is_authenticated or not maker.is_active:
         raise ApprovalError(_("Only an active, signed-in user can make a request."))
+    handler = _kind(kind)
     if idempotency_key:
         existing = ApprovalRequest.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
+            if existing.maker_id != maker.pk or existing.kind != kind:
+                raise ApprovalError(_("This idempotency key belongs to another request."))
             return existing
-    handler = _kind(kind)
     clean = handler.clean_payload(payload)
     handler.check_executable(clean)
     facts = handler.match_facts(clean)
@@ -293,6 +295,19 @@ def _close(request: ApprovalRequest, status: str, actor) -> None:
     request.save(update_fields=["status", "closed_at"])
 
 
+def _still_governed_by(request: ApprovalRequest) -> bool:
+    """The policy that matches the request's facts today is still the one it was made under
+    (a stricter policy added in front of it since then takes the request away)."""
+    facts = MatchFacts(
+        asset=request.asset, amount_units=request.amount_units, valuation=request.valuation,
+        source_category=request.source_category, destination_category=request.destination_category,
+    )
+    try:
+        return match_policy(request.kind, facts).pk == request.policy_id
+    except ApprovalError:
+        return False
+
+
 def refusal_reason(request: ApprovalRequest, user, *, digest: str | None = None) -> str | None:
     """Why ``user`` may not decide ``request`` now, or None. Used by screens to hide buttons;
     :func:`decide` checks the same again under the lock."""
@@ -312,7 +327,7 @@ def _check_decider(request: ApprovalRequest, user, *, digest: str) -> None:
     tier_groups = set(request.policy.tiers.values_list("group_id", flat=True))
     if not approver_group_ids(user) & tier_groups:
         raise ApprovalError(_("You are not an approver in any group this request's policy requires."))
-    if request.policy.version != request.policy_version or not request.policy.is_active:
+    if request.policy.version != request.policy_version or not request.policy.is_active or not _still_governed_by(request):
         raise ApprovalError(
             _("The policy governing this request changed after it was made; the maker must make it again.")
         )

@@ -132,6 +132,50 @@ def _held_units(wallet: Wallet, category: str, asset: Asset) -> int:
     return account.balance
 
 
+def _ensure_active(*, asset: Asset, wallets: list[Wallet]) -> None:
+    """Re-checked at execution: a wallet or asset deactivated since the request was made (keys
+    suspected compromised, say) receives and sends nothing."""
+    if not Asset.objects.filter(pk=asset.pk, is_active=True).exists():
+        raise ValidationError({"asset": [_("Asset %(symbol)s has been deactivated.") % {"symbol": asset.symbol}]})
+    for wallet in wallets:
+        if not Wallet.objects.filter(pk=wallet.pk, is_active=True).exists():
+            raise ValidationError(_("Wallet %(code)s has been deactivated.") % {"code": wallet.code})
+
+
+def _destination_addresses(wallet: Wallet) -> list[str]:
+    return sorted(wallet.addresses.filter(is_active=True).values_list("address", flat=True))
+
+
+def _cooling_off() -> dt.timedelta:
+    return dt.timedelta(hours=governed_value(ALLOWLIST_COOLING_OFF_HOURS))
+
+
+def _young_destination_notices(wallet: Wallet) -> list[str]:
+    ready = _destination_ready_at(wallet)
+    if ready > timezone.now():
+        return [_("Wallet %(code)s or one of its addresses was registered recently; it can receive only from %(when)s (cooling-off).")
+                % {"code": wallet.code, "when": _local(ready)}]
+    return []
+
+
+def _destination_ready_at(wallet: Wallet) -> dt.datetime:
+    """A custody wallet registered by one clerk is a destination nobody approved: like an
+    allow-listed address, it can receive only after the cooling-off period."""
+    newest = max(
+        [wallet.created_at, *wallet.addresses.filter(is_active=True).values_list("created_at", flat=True)]
+    )
+    return newest + _cooling_off()
+
+
+def _ensure_destination_cooled_off(wallet: Wallet) -> None:
+    ready = _destination_ready_at(wallet)
+    if timezone.now() < ready:
+        raise ValidationError({"to_wallet": [
+            _("Wallet %(code)s or one of its addresses is in its cooling-off period until %(when)s.")
+            % {"code": wallet.code, "when": _local(ready)}
+        ]})
+
+
 # --- transfers between custody wallets ----------------------------------------------------------
 
 
@@ -153,8 +197,8 @@ class TransferKind(RequestKind):
         errors.raise_if_any()
         return {
             "asset": asset.symbol, "amount": asset.format(amount), "from_wallet": source.code,
-            "to_wallet": destination.code, "category": category,
-            "fee": asset.format(fee or 0),
+            "to_wallet": destination.code, "to_addresses": _destination_addresses(destination),
+            "category": category, "fee": asset.format(fee or 0),
         }
 
     def title(self, payload: dict) -> str:
@@ -187,8 +231,24 @@ class TransferKind(RequestKind):
             lines.append(EffectLine(_account_label(source, Category.FEES), payload["fee"], "credit"))
         return lines
 
+    def notices(self, payload: dict) -> list[str]:
+        destination = Wallet.objects.get(code=payload["to_wallet"])
+        receiving = (
+            _("The units will be received on: %(addresses)s.") % {"addresses": ", ".join(payload["to_addresses"])}
+            if payload["to_addresses"]
+            else _("Wallet %(code)s has no on-chain address (a custodian account).") % {"code": destination.code}
+        )
+        return [receiving, *_young_destination_notices(destination)]
+
     def check_executable(self, payload: dict) -> None:
-        asset, amount, fee, source, _destination = self._parts(payload)
+        asset, amount, fee, source, destination = self._parts(payload)
+        _ensure_active(asset=asset, wallets=[source, destination])
+        if _destination_addresses(destination) != payload["to_addresses"]:
+            raise ValidationError({"to_wallet": [
+                _("The receiving addresses of %(code)s changed since the request was made; make it again.")
+                % {"code": destination.code}
+            ]})
+        _ensure_destination_cooled_off(destination)
         available = _held_units(source, payload["category"], asset)
         if available < amount + fee:
             raise ValidationError({"amount": [
@@ -292,6 +352,7 @@ class DisposalKind(RequestKind):
         asset = Asset.objects.get(symbol=payload["asset"])
         usable_allowlisted(asset.network, payload["to_address"])
         wallet = Wallet.objects.get(code=payload["from_wallet"])
+        _ensure_active(asset=asset, wallets=[wallet])
         amount = asset.parse(payload["amount"])
         account = get_account(wallet=wallet, category=payload["category"], asset=asset)
         free = sum(
@@ -363,6 +424,9 @@ class OpeningBalanceKind(RequestKind):
             destination_category=payload["category"],
         )
 
+    def check_executable(self, payload: dict) -> None:
+        _ensure_active(asset=Asset.objects.get(symbol=payload["asset"]), wallets=[Wallet.objects.get(code=payload["wallet"])])
+
     def ledger_effect(self, payload: dict) -> list[EffectLine]:
         return [
             EffectLine(_account_label("—", Category.EXTERNAL), payload["amount"], "debit"),
@@ -416,6 +480,21 @@ class ReversalKind(RequestKind):
 
     def title(self, payload: dict) -> str:
         return _("Reverse entry %(entry)s") % payload
+
+    def match_facts(self, payload: dict) -> MatchFacts:
+        """A reversal moves what the original moved: it is governed by the same asset and
+        amount thresholds (from the original's held accounts)."""
+        entry = JournalEntry.objects.get(number=payload["entry"])
+        postings = list(entry.postings.select_related("account__asset"))
+        held_in = [p for p in postings if p.amount > 0 and not p.account.may_go_negative]
+        held_out = [p for p in postings if p.amount < 0 and not p.account.may_go_negative]
+        moved = sum(p.amount for p in held_in) or -sum(p.amount for p in held_out)
+        return MatchFacts(
+            asset=postings[0].account.asset if postings else None,
+            amount_units=moved,
+            source_category=held_in[0].account.category if held_in else Category.EXTERNAL,
+            destination_category=held_out[0].account.category if held_out else Category.EXTERNAL,
+        )
 
     def check_executable(self, payload: dict) -> None:
         entry = JournalEntry.objects.get(number=payload["entry"])
@@ -798,6 +877,12 @@ class PeriodCloseKind(RequestKind):
             raise ValidationError({"month": [_("This period is already closed.")]})
 
     def execute(self, *, request, payload: dict, actor) -> dict:
+        from reserve.models import JournalSequence
+
+        # Postings dated in this year take this row's lock before they check the periods:
+        # holding it here means no posting slips into the month while it closes.
+        JournalSequence.objects.bulk_create([JournalSequence(year=payload["year"])], ignore_conflicts=True)
+        JournalSequence.objects.select_for_update().get(year=payload["year"])
         period, _created = Period.objects.get_or_create(year=payload["year"], month=payload["month"])
         period.closed_at = timezone.now()
         period.closed_by = actor

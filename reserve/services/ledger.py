@@ -104,11 +104,16 @@ def local_day(moment: dt.datetime) -> dt.date:
 
 
 def ensure_period_open(moment: dt.datetime) -> None:
+    """Refuse a date in a closed period or before the latest closed one (closing a month
+    closes everything before it too)."""
     day = local_day(moment)
-    if Period.objects.filter(year=day.year, month=day.month, closed_at__isnull=False).exists():
+    latest = (
+        Period.objects.filter(closed_at__isnull=False).order_by("-year", "-month").values_list("year", "month").first()
+    )
+    if latest is not None and (day.year, day.month) <= latest:
         raise LedgerError(
-            _("Period %(year)d-%(month)02d is closed; entries dated in it are refused.")
-            % {"year": day.year, "month": day.month}
+            _("Period %(year)d-%(month)02d is closed (closed up to %(latest)s); entries dated in it are refused.")
+            % {"year": day.year, "month": day.month, "latest": f"{latest[0]}-{latest[1]:02d}"}
         )
 
 
@@ -140,6 +145,21 @@ def _next_number(year: int) -> int:
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])
     return sequence.last_number
+
+
+def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: int) -> None:
+    """A backdated outflow must not make the account negative on any day since its date."""
+    closings = list(AccountDay.objects.filter(account=account, day__gte=day).values_list("closing", flat=True))
+    if not AccountDay.objects.filter(account=account, day=day).exists():
+        previous = (
+            AccountDay.objects.filter(account=account, day__lt=day).order_by("-day").values_list("closing", flat=True).first()
+        )
+        closings.append(previous or 0)
+    if closings and min(closings) + amount < 0:
+        raise LedgerError(
+            _("On %(day)s and later, %(account)s would fall below zero; a backdated outflow cannot take units the account did not hold then.")
+            % {"day": day.isoformat(), "account": account}
+        )
 
 
 def _record_day(account: Account, day: dt.date, amount: int) -> None:
@@ -294,9 +314,20 @@ def reverse_entry(
     )
 
 
-def _same_entry(entry: JournalEntry, lines: Sequence[Line]) -> bool:
+def _same_entry(entry: JournalEntry, *, reason: str, lines: Sequence[Line], source, reverses) -> bool:
+    """Whether a retried call asks for exactly ``entry`` again (same reason, source, reversal
+    target and postings); the date may differ, as a retry happens later."""
+    if entry.reason != reason or entry.reverses_id != (reverses.pk if reverses is not None else None):
+        return False
+    if source is not None:
+        same_source = (
+            entry.source_content_type_id == ContentType.objects.get_for_model(source).pk
+            and entry.source_object_id == str(source.pk)
+        )
+    else:
+        same_source = entry.source_content_type_id is None
     stored = sorted(entry.postings.values_list("account_id", "amount"))
-    return stored == sorted((line.account.pk, line.amount) for line in lines)
+    return same_source and stored == sorted((line.account.pk, line.amount) for line in lines)
 
 
 def _post(
@@ -327,7 +358,7 @@ def _post(
     if idempotency_key:
         existing = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            if _same_entry(existing, lines):
+            if _same_entry(existing, reason=reason, lines=lines, source=source, reverses=reverses):
                 return existing
             raise LedgerError(_("This idempotency key was already used for a different entry."))
 
@@ -354,6 +385,8 @@ def _post(
                     }
                 )
             new_balances[account.pk] = new_balance
+            if line.amount < 0 and not account.may_go_negative:
+                _ensure_history_stays_non_negative(account, local_day(effective_at), line.amount)
 
         entry = JournalEntry(
             number=f"{year}-{number:06d}", year=year, sequence=number, effective_at=effective_at,
@@ -391,8 +424,12 @@ def _post(
                 pools[line.account.asset_id].extend(pieces)
         for line, posting in postings:
             if line.amount > 0 and not line.account.may_go_negative:
-                restore = plan.restore_pieces.get(line.account.pk)
-                pool = restore if restore is not None else pools[line.account.asset_id]
+                # Units come from what this entry actually took out of other fund accounts (so
+                # restrictions travel with them); only a reversal of an outflow, which took
+                # nothing, gives back the lots the original entry consumed.
+                pool = pools[line.account.asset_id]
+                if not pool:
+                    pool = plan.restore_pieces.get(line.account.pk) or pool
                 _open_lots(line, posting, pool, origin, reason_rule.opens_lots)
 
         record_event(

@@ -68,7 +68,7 @@ def test_a_new_client_acts_as_a_service_user_in_the_integration_group(db):
 def test_a_client_can_act_as_an_existing_person_without_joining_the_integration_group(db):
     person = UserFactory(username="custody1", roles=["Custody officer"])
 
-    client = create_client(name="custody1-desk", scopes=[Scope.REQUESTS_DECIDE], user=person)
+    client = create_client(name="custody1-desk", scopes=[Scope.REQUESTS_DECIDE], user=person, actor=person)
 
     assert client.user == person
     assert not person.groups.filter(name="Integration client").exists()

@@ -119,6 +119,7 @@ def test_a_client_requests_a_transfer(maker, funded):
         "amount": "1.25000000",
         "from_wallet": "cold-a",
         "to_wallet": "cold-b",
+        "to_addresses": [],
         "category": "reserve:forfeited",
         "fee": "0.00000000",
     }

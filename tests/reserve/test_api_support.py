@@ -38,8 +38,8 @@ def bearer(secret: str) -> APIClient:
 
 def client_with_token(name: str, scopes, *, user=None) -> tuple:
     """An integration client (acting as ``user``, or a new service user) and its token secret."""
-    api_client = create_client(name=name, scopes=list(scopes), user=user)
-    return api_client, issue_token(api_client).secret
+    api_client = create_client(name=name, scopes=list(scopes), user=user, actor=user)
+    return api_client, issue_token(api_client, actor=user).secret
 
 
 def totp_device(user) -> TOTPDevice:

@@ -41,7 +41,8 @@ def test_an_entry_is_numbered_gaplessly_per_year(funded, other_wallet, asset):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
     numbers = [transfer(funded, target, 1).number for _ in range(3)]
     year = timezone.localdate().year
-    assert numbers == [f"{year}-000002", f"{year}-000003", f"{year}-000004"]
+    assert numbers == [f"{year}-000001", f"{year}-000002", f"{year}-000003"]
+    assert JournalEntry.objects.get(reverses__isnull=True, year=2025).number == "2025-000001"
 
 
 def test_it_refuses_an_unbalanced_entry(funded, other_wallet, asset):

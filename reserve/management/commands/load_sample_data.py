@@ -12,6 +12,7 @@ is left half-approved so that an approver's inbox has something in it.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
+from django.utils import timezone
 
 from reserve import roles
 from reserve.models import (
@@ -314,6 +316,12 @@ class Command(BaseCommand):
                 {"network": spec.network, "address": spec.address},
                 {"wallet": wallet, "label": "Primary receiving address"},
             )
+        # The sample wallets stand for wallets registered in 2025, long past the cooling-off a
+        # newly registered destination has to wait out.
+        registered = timezone.make_aware(dt.datetime(2025, 1, 10, 9, 0))
+        codes = [spec.code for spec in WALLETS]
+        Wallet.objects.filter(code__in=codes, created_at__gt=registered).update(created_at=registered)
+        WalletAddress.objects.filter(wallet__code__in=codes, created_at__gt=registered).update(created_at=registered)
 
     def _approvers(self, actor) -> None:
         """Bootstrap the sample approvers (and the default policies) on a fresh database."""
