@@ -90,3 +90,70 @@ def install_guards(tables: list[str]):
                 schema_editor.execute(sql)
 
     return migrations.RunPython(forwards, backwards)
+
+
+TERMINAL_STATUSES = ("executed", "rejected", "expired", "cancelled")
+
+
+def request_guard_sql(vendor: str) -> list[str]:
+    """A closed approval request never reopens and its action never changes; no request is
+    deleted. (An executed request set back to pending could otherwise execute again.)"""
+    statuses = ", ".join(f"'{s}'" for s in TERMINAL_STATUSES)
+    table = "reserve_approvalrequest"
+    if vendor == "postgresql":
+        return [
+            f"""
+            CREATE OR REPLACE FUNCTION {table}_closed() RETURNS trigger AS $$
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    RAISE EXCEPTION USING MESSAGE = 'DELETE on {table} refused: requests are kept',
+                        ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                IF OLD.status IN ({statuses}) AND (
+                    NEW.status IS DISTINCT FROM OLD.status
+                    OR NEW.payload IS DISTINCT FROM OLD.payload
+                    OR NEW.payload_digest IS DISTINCT FROM OLD.payload_digest) THEN
+                    RAISE EXCEPTION USING MESSAGE = 'UPDATE on {table} refused: a closed request is immutable',
+                        ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                RETURN NEW;
+            END;
+            $$ LANGUAGE plpgsql;
+            """,
+            f"DROP TRIGGER IF EXISTS {table}_closed ON {table};",
+            f"""CREATE TRIGGER {table}_closed BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {table}_closed();""",
+        ]
+    if vendor == "sqlite":
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_closed_update;",
+            f"DROP TRIGGER IF EXISTS {table}_no_delete;",
+            f"""CREATE TRIGGER {table}_closed_update BEFORE UPDATE ON {table}
+                WHEN reserve_guard_active() AND OLD.status IN ({statuses}) AND (
+                    NEW.status IS NOT OLD.status OR NEW.payload IS NOT OLD.payload
+                    OR NEW.payload_digest IS NOT OLD.payload_digest)
+                BEGIN SELECT RAISE(ABORT, 'UPDATE on {table} refused: a closed request is immutable'); END;""",
+            f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+                WHEN reserve_guard_active() BEGIN
+                SELECT RAISE(ABORT, 'DELETE on {table} refused: requests are kept'); END;""",
+        ]
+    raise NotImplementedError(vendor)
+
+
+def install_request_guard():
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        for sql in request_guard_sql(schema_editor.connection.vendor):
+            schema_editor.execute(sql)
+
+    def backwards(apps, schema_editor):
+        table = "reserve_approvalrequest"
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_closed ON {table};")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_closed();")
+        else:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_closed_update;")
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete;")
+
+    return migrations.RunPython(forwards, backwards)

@@ -267,6 +267,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 OTP_TOTP_ISSUER = "State Digital Asset Fund"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# A decision on the workflow screens needs a TOTP code entered at most this long ago.
+SECOND_FACTOR_MAX_AGE = timedelta(minutes=env_int("SECOND_FACTOR_MAX_AGE_MINUTES", 15))
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

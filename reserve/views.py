@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import django_otp
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -192,11 +193,31 @@ def _ledger_effect(approval: ApprovalRequest):
         return None
 
 
+SECOND_FACTOR_SESSION_KEY = "reserve_second_factor_at"
+
+
+def _mark_second_factor(request: HttpRequest, device) -> None:
+    request.session.cycle_key()  # a new session key for the raised privilege
+    django_otp.login(request, device)
+    request.session[SECOND_FACTOR_SESSION_KEY] = timezone.now().timestamp()
+
+
+def second_factor_fresh(request: HttpRequest) -> bool:
+    """A decision counts as made with a second factor only within a few minutes of entering a
+    code (settings.SECOND_FACTOR_MAX_AGE), not for the whole life of the session."""
+    if not request.user.is_verified():
+        return False
+    verified_at = request.session.get(SECOND_FACTOR_SESSION_KEY)
+    if verified_at is None:
+        return False
+    return timezone.now().timestamp() - verified_at <= settings.SECOND_FACTOR_MAX_AGE.total_seconds()
+
+
 def _request_context(request: HttpRequest, approval: ApprovalRequest, form: DecisionForm | None) -> dict:
     user = request.user
     reason = refusal_reason(approval, user)
     requires_2fa = approval.policy.requires_second_factor
-    verified = user.is_verified()
+    verified = second_factor_fresh(request)
     entries = (
         JournalEntry.objects.filter(request=approval)
         .prefetch_related(
@@ -252,7 +273,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     verdict=form.cleaned_data["verdict"],
                     comment=form.cleaned_data["comment"],
                     digest=form.cleaned_data["digest"],
-                    second_factor=request.user.is_verified(),
+                    second_factor=second_factor_fresh(request),
                     via="screen",
                 )
             except ValidationError as exc:
@@ -382,9 +403,8 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         verified = _code_form_result(form, device)
         if verified is not None:
-            request.session.cycle_key()  # a new session key for the raised privilege
-            django_otp.login(request, verified)
-            messages.success(request, _("Second factor verified for this session."))
+            _mark_second_factor(request, verified)
+            messages.success(request, _("Second factor verified."))
             return redirect(next_url)
     return render(request, "reserve/otp_verify.html", {"form": form, "next": next_url})
 
@@ -411,9 +431,8 @@ def otp_enrol(request: HttpRequest) -> HttpResponse:
                 verified.save(update_fields=["confirmed"])
                 TOTPDevice.objects.filter(user=user, confirmed=False).delete()
                 record_event(action="reserve.second_factor.enrolled", actor=user, subject=verified)
-            request.session.cycle_key()  # a new session key for the raised privilege
-            django_otp.login(request, verified)
-            messages.success(request, _("Your authenticator app is set up and verified for this session."))
+            _mark_second_factor(request, verified)
+            messages.success(request, _("Your authenticator app is set up and verified."))
             return redirect(next_url)
     return render(
         request,

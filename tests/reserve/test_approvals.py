@@ -451,3 +451,18 @@ def test_wallet_codes_never_change(wallet):
     wallet.code = "elsewhere"
     with pytest.raises(ValidationError, match="never change"):
         wallet.save()
+
+
+def test_a_closed_request_cannot_be_reopened_even_with_raw_sql(team, funded, wallet, other_wallet, approve):
+    request = make_transfer(team, wallet, other_wallet)
+    approve(request, team.custody1)
+    approve(request, team.custody2)
+    for sql in (
+        "UPDATE reserve_approvalrequest SET status = 'pending' WHERE id = %s",
+        "UPDATE reserve_approvalrequest SET payload_digest = 'x' WHERE id = %s",
+        "DELETE FROM reserve_approvalrequest WHERE id = %s",
+    ):
+        with pytest.raises(Exception, match="refused"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [request.pk])
+    request.refresh_from_db()
+    assert request.status == RequestStatus.EXECUTED

@@ -591,3 +591,15 @@ class TestCoolingOffOnThePage:
         )
         page = text(signed_in(team.treasury1).get(request_url(disposal)))
         assert "cooling-off period ended" in page
+
+
+def test_a_second_factor_entered_long_ago_no_longer_decides(team, transfer):
+    from reserve.views import SECOND_FACTOR_SESSION_KEY
+
+    client = verified_client(team.custody1)
+    session = client.session
+    session[SECOND_FACTOR_SESSION_KEY] -= 16 * 60
+    session.save()
+    response = decide_via_page(client, transfer)
+    assert "second factor" in text(response)
+    assert not transfer.decisions.exists()
