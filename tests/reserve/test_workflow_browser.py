@@ -92,7 +92,7 @@ def approve_with_second_factor(page, live_server, username: str, device: TOTPDev
     page.get_by_role("link", name="Verify with your authenticator app").click()
     page.fill("#id_code", current_code(device))
     page.click("#otp-form button[type=submit]")
-    expect(page.locator(".messages")).to_contain_text("Second factor verified for this session.")
+    expect(page.locator(".messages")).to_contain_text("Second factor verified.")
     page.fill("#id_comment", f"Checked by {username} against the board memo.")
     page.screenshot(path=str(SCREENSHOT_FORM), full_page=True)
     page.click("button[value=approve]")
