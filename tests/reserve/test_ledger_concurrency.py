@@ -3,34 +3,13 @@
 import threading
 
 import pytest
-from django.db import connection
 
 from reserve.models import Account
 from reserve.services.ledger import LedgerError, Line, get_account, post_entry
 from reserve.services.verification import verify_ledger
+from tests.concurrency import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(count, work):
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def runner(index):
-        try:
-            barrier.wait()
-            work(index)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
 
 
 def test_concurrent_withdrawals_never_overdraw(asset, wallet, fund_in):
@@ -49,7 +28,7 @@ def test_concurrent_withdrawals_never_overdraw(asset, wallet, fund_in):
             with lock:
                 outcomes[result] += 1
 
-    run_threads(8, withdraw)
+    assert run_threads(8, withdraw) == []
 
     assert outcomes == {"ok": 300, "refused": 100}
     assert Account.objects.get(pk=source.pk).balance == 0

@@ -5,35 +5,15 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from reserve.models import Account
 from reserve.services.ledger import LedgerError, Line, get_account, post_entry
 from reserve.services.retry import ATTEMPTS, ServiceBusy, retry_on_conflict
 from reserve.services.verification import verify_ledger
+from tests.concurrency import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(count, work):
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def runner(index):
-        try:
-            barrier.wait()
-            work(index)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
 
 
 def test_1000_opposing_transfers_lose_no_update(asset, wallet, other_wallet, fund_in):
