@@ -16,6 +16,12 @@ register_reason(
 )
 
 
+def pytest_report_header(config):
+    from tests.reserve.test_simulation import OPS, SEED
+
+    return f"simulation: seed {SEED}, {OPS} operations (replay: make simulate SEED={SEED} OPS={OPS})"
+
+
 def pytest_collection_modifyitems(config, items):
     on_postgres = connection.vendor == "postgresql"
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")

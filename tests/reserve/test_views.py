@@ -603,3 +603,23 @@ def test_a_second_factor_entered_long_ago_no_longer_decides(team, transfer):
     response = decide_via_page(client, transfer)
     assert "second factor" in text(response)
     assert not transfer.decisions.exists()
+
+
+def test_an_approval_stops_counting_once_its_approver_leaves_the_group(team, transfer, approve):
+    first = verified_client(team.custody1)
+    decide_via_page(first, transfer)
+    revoke = create_request(
+        kind="reserve.approver_change",
+        payload={"action": "revoke", "user": "custody1", "group": "Custody officer"},
+        maker=team.maker,
+    )
+    approve(revoke, team.board1)
+    approve(revoke, team.board2)
+    decide_via_page(verified_client(team.custody2), transfer)
+    transfer.refresh_from_db()
+    assert transfer.status == "pending"
+    third = verified_client(team.custody3)
+    assert "custody2" in text(third.get(request_url(transfer)))
+    decide_via_page(third, transfer)
+    transfer.refresh_from_db()
+    assert transfer.status == "executed"
