@@ -191,7 +191,6 @@ def _new_token(
     return IssuedToken(token=token, secret=secret)
 
 
-@transaction.atomic
 def acts_for_person(client: ApiClient) -> bool:
     """True when the client's user is a person (not a service user of the Integration client
     group): its tokens carry that person's approval power."""
@@ -205,6 +204,7 @@ def _ensure_may_hold_tokens(client: ApiClient, actor) -> None:
         )
 
 
+@transaction.atomic
 def issue_token(
     client: ApiClient, *, expires_in: dt.timedelta = DEFAULT_TOKEN_LIFETIME, actor=None
 ) -> IssuedToken:
