@@ -328,17 +328,26 @@ class WalletAddressAdmin(GuardedHistoryAdmin):
 # --- Ledger (read-only) ---------------------------------------------------------------------
 
 
-class ReasonFilter(admin.SimpleListFilter):
-    title = _("reason")
-    parameter_name = "reason"
+def registry_filter(title, field: str, entries):
+    """A list filter over the codes of a registry (posting reasons, request kinds): apps
+    register them at start-up, so the choices are not model field choices."""
 
-    def lookups(self, request, model_admin):
-        return [(reason.code, reason.label) for reason in registered_reasons()]
+    class RegistryFilter(admin.SimpleListFilter):
+        parameter_name = field
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(reason=self.value())
-        return queryset
+        def lookups(self, request, model_admin):
+            return [(entry.code, entry.label) for entry in entries()]
+
+        def queryset(self, request, queryset):
+            if self.value():
+                return queryset.filter(**{field: self.value()})
+            return queryset
+
+    RegistryFilter.title = title
+    return RegistryFilter
+
+
+ReasonFilter = registry_filter(_("reason"), "reason", registered_reasons)
 
 
 class RemainingFilter(admin.SimpleListFilter):
@@ -1071,17 +1080,7 @@ class GovernedSettingAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
 # --- Approval engine: requests and decisions (read-only) -------------------------------------------
 
 
-class KindFilter(admin.SimpleListFilter):
-    title = _("kind")
-    parameter_name = "kind"
-
-    def lookups(self, request, model_admin):
-        return [(kind.code, kind.label) for kind in registered_kinds()]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(kind=self.value())
-        return queryset
+KindFilter = registry_filter(_("kind"), "kind", registered_kinds)
 
 
 def kind_label(code: str) -> str:

@@ -552,3 +552,14 @@ def test_an_asset_with_accounts_keeps_its_decimals(admin_client, wallet, asset, 
     assert response.status_code == 302
     asset.refresh_from_db()
     assert (asset.decimals, asset.network) == (8, "bitcoin")
+
+
+def test_entries_and_requests_filter_by_registered_codes(client, team, fund_in, asset, wallet):
+    fund_in(wallet, asset, 5)
+    client.force_login(team.root)
+    entries = client.get(reverse("admin:reserve_journalentry_changelist"), {"reason": "test.inflow"})
+    assert entries.status_code == 200 and "1 journal entry" in entries.content.decode()
+    none = client.get(reverse("admin:reserve_journalentry_changelist"), {"reason": "reserve.transfer"})
+    assert "0 journal entries" in none.content.decode()
+    requests = client.get(reverse("admin:reserve_approvalrequest_changelist"), {"kind": "reserve.transfer"})
+    assert requests.status_code == 200
