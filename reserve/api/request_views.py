@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -58,18 +57,18 @@ from reserve.api.request_serializers import (
     request_etag,
 )
 from reserve.api.selectors import request_detail, requests_visible_to
-from reserve.models import ApprovalRequest, RequestStatus, Scope
+from reserve.models import ApprovalRequest, Scope
 from reserve.request_kinds import UnknownKind, get_kind
 from reserve.services.api_clients import verify_second_factor
 from reserve.services.approvals import (
+    STATE_CONFLICTS,
     ApprovalError,
     amend_request,
-    approver_group_ids,
     cancel_request,
     create_request,
     decide,
+    decision_refusal,
     quorum_progress,
-    refusal_reason,
 )
 from reserve.services.retry import retry_on_conflict
 
@@ -172,38 +171,17 @@ def _reload(request: Request, pk: int) -> ApprovalRequest:
     return request_detail(requests_visible_to(request.user), pk)
 
 
-def refusal(message: str, pk: int, *, decider=None, digest: str | None = None) -> exceptions.APIException:
-    """The API error for the engine's refusal ``message`` of request ``pk``.
-
-    409 when the request's state is in the way (no longer pending, expired, changed since the
-    caller read it, already decided by the caller); 400 ``refused`` when the caller may not do
-    this at all. Tried in the order the engine checks (``_check_decider``), so that code and
-    message agree.
-    """
-    current = ApprovalRequest.objects.select_related("policy").get(pk=pk)
-    if current.status != RequestStatus.PENDING:
-        return Conflict(message, code="not_pending")
-    if timezone.now() >= current.expires_at:
-        return Conflict(message, code="expired")
-    if decider is not None:
-        if decider.pk == current.maker_id and not current.policy.maker_may_approve:
-            return Refused(message)
-        tier_groups = set(current.policy.tiers.values_list("group_id", flat=True))
-        if not approver_group_ids(decider) & tier_groups:
-            return Refused(message)
-        if current.policy.version != current.policy_version or not current.policy.is_active:
-            return Conflict(message, code="policy_changed")
-        if digest != current.payload_digest:
-            return Conflict(message, code="digest_mismatch")
-        if current.decisions.filter(approver=decider, revision=current.revision).exists():
-            return Conflict(message, code="already_decided")
-    return Refused(message)
-
-
-def _engine_refusal(exc: ApprovalError, pk: int, **kwargs) -> Exception:
+def refusal(exc: ApprovalError) -> Exception:
+    """The API error for an engine refusal: field errors stay a 400 with those fields; a state
+    in the way (no longer pending, expired, changed since the caller read it, already decided
+    by the caller) is a 409 with the engine's code; anything else is a 400 ``refused``."""
     if hasattr(exc, "error_dict"):
         return exc
-    return refusal(exc.messages[0], pk, **kwargs)
+    code = exc.error_list[0].code
+    message = exc.messages[0]
+    if code in STATE_CONFLICTS:
+        return Conflict(message, code=code)
+    return Refused(message)
 
 
 def _if_match(request: Request) -> list[str]:
@@ -425,7 +403,7 @@ class RequestPayloadApi(WriteRequestsApi, APIView):
                 pk=pk, etags=etags, changes=dict(changes), partial=partial, maker=request.user
             )
         except ApprovalError as exc:
-            raise _engine_refusal(exc, pk)
+            raise refusal(exc)
         return detail_response(_reload(request, amended.pk))
 
 
@@ -449,7 +427,7 @@ class RequestCancelApi(WriteRequestsApi, APIView):
         try:
             cancel_request(request=target, maker=request.user)
         except ApprovalError as exc:
-            raise _engine_refusal(exc, id)
+            raise refusal(exc)
         return detail_response(_reload(request, id))
 
 
@@ -487,9 +465,9 @@ class DecisionCreateApi(WriteRequestsApi, APIView):
         target = _visible(request, id)
         data = _validated(DecisionInputSerializer, request.data)
         decider = request.user
-        reason = refusal_reason(target, decider, digest=data["digest"])
-        if reason is not None:
-            raise refusal(reason, id, decider=decider, digest=data["digest"])
+        refused = decision_refusal(target, decider, digest=data["digest"])
+        if refused is not None:
+            raise refusal(refused)
         second_factor = False
         if "otp_token" in data:
             if not verify_second_factor(user=decider, token=data["otp_token"]):
@@ -512,5 +490,5 @@ class DecisionCreateApi(WriteRequestsApi, APIView):
                 via="api",
             )
         except ApprovalError as exc:
-            raise _engine_refusal(exc, id, decider=decider, digest=data["digest"])
+            raise refusal(exc)
         return detail_response(_reload(request, id), status=201)

@@ -281,10 +281,13 @@ def cancel_request(*, request: ApprovalRequest, maker) -> ApprovalRequest:
 def _ensure_open(request: ApprovalRequest, now: dt.datetime | None = None) -> None:
     if request.status != RequestStatus.PENDING:
         raise ApprovalError(
-            _("This request is %(status)s; it takes no more decisions.") % {"status": request.get_status_display().lower()}
+            _("This request is %(status)s; it takes no more decisions.") % {"status": request.get_status_display().lower()},
+            code="not_pending",
         )
     if (now or timezone.now()) >= request.expires_at:
-        raise ApprovalError(_("This request expired at %(when)s.") % {"when": timezone.localtime(request.expires_at)})
+        raise ApprovalError(
+            _("This request expired at %(when)s.") % {"when": timezone.localtime(request.expires_at)}, code="expired"
+        )
 
 
 def _close(request: ApprovalRequest, status: str, actor) -> None:
@@ -308,35 +311,50 @@ def _still_governed_by(request: ApprovalRequest) -> bool:
         return False
 
 
-def refusal_reason(request: ApprovalRequest, user, *, digest: str | None = None) -> str | None:
-    """Why ``user`` may not decide ``request`` now, or None. Used by screens to hide buttons;
-    :func:`decide` checks the same again under the lock."""
+#: Refusal codes that mean the request's state is in the way (the caller may retry after
+#: reloading), as opposed to ``refused``: the caller may not do this at all.
+STATE_CONFLICTS = frozenset({"not_pending", "expired", "policy_changed", "digest_mismatch", "already_decided"})
+
+
+def decision_refusal(request: ApprovalRequest, user, *, digest: str | None = None) -> ApprovalError | None:
+    """The refusal :func:`decide` would raise for ``user`` now (its ``code`` says which rule), or
+    None. :func:`decide` checks the same again under the lock."""
     try:
         _check_decider(request, user, digest=digest or request.payload_digest)
     except ApprovalError as exc:
-        return exc.messages[0]
+        return exc
     return None
+
+
+def refusal_reason(request: ApprovalRequest, user, *, digest: str | None = None) -> str | None:
+    """Why ``user`` may not decide ``request`` now, or None (screens use it to hide buttons)."""
+    refusal = decision_refusal(request, user, digest=digest)
+    return refusal.messages[0] if refusal is not None else None
 
 
 def _check_decider(request: ApprovalRequest, user, *, digest: str) -> None:
     _ensure_open(request)
     if user is None or not user.is_authenticated or not user.is_active:
-        raise ApprovalError(_("Only an active, signed-in user can decide."))
+        raise ApprovalError(_("Only an active, signed-in user can decide."), code="refused")
     if user.pk == request.maker_id and not request.policy.maker_may_approve:
-        raise ApprovalError(_("You made this request; the maker cannot decide it."))
+        raise ApprovalError(_("You made this request; the maker cannot decide it."), code="refused")
     tier_groups = set(request.policy.tiers.values_list("group_id", flat=True))
     if not approver_group_ids(user) & tier_groups:
-        raise ApprovalError(_("You are not an approver in any group this request's policy requires."))
+        raise ApprovalError(
+            _("You are not an approver in any group this request's policy requires."), code="refused"
+        )
     if request.policy.version != request.policy_version or not request.policy.is_active or not _still_governed_by(request):
         raise ApprovalError(
-            _("The policy governing this request changed after it was made; the maker must make it again.")
+            _("The policy governing this request changed after it was made; the maker must make it again."),
+            code="policy_changed",
         )
     if digest != request.payload_digest:
         raise ApprovalError(
-            _("The request changed after you opened it (digest mismatch). Reload it and review the action again.")
+            _("The request changed after you opened it (digest mismatch). Reload it and review the action again."),
+            code="digest_mismatch",
         )
     if request.decisions.filter(approver=user, revision=request.revision).exists():
-        raise ApprovalError(_("You have already decided this request."))
+        raise ApprovalError(_("You have already decided this request."), code="already_decided")
 
 
 @retry_on_conflict

@@ -774,3 +774,19 @@ def test_the_schema_documents_the_contract(db):
     assert set(amend_["responses"]) >= {"200", "412", "428"}
     assert "Retry-After" in create["responses"]["429"]["headers"]
     assert "24 hours" in schema["info"]["description"]
+
+
+def test_a_decision_after_a_stricter_policy_took_the_request_away_is_a_conflict(made, custody1):
+    import datetime as dt
+
+    from django.contrib.auth.models import Group
+
+    from reserve.models import ApprovalPolicy, PolicyTier
+
+    stricter = ApprovalPolicy.objects.create(
+        priority=5, name="Transfers need the board", kind="reserve.transfer", expires_after=dt.timedelta(days=7)
+    )
+    PolicyTier.objects.create(policy=stricter, position=1, group=Group.objects.get(name="Board member"), required=2)
+
+    assert_refused(custody1.decide(made["id"], digest=made["digest"]), 409, "policy_changed")
+    assert not Decision.objects.exists()
