@@ -21,6 +21,7 @@ from reserve.addresses import AddressError, normalize_address
 from reserve.amounts import AmountError, parse_amount
 from reserve.models import (
     HELD_CATEGORIES,
+    Account,
     AllowListedAddress,
     ApprovalPolicy,
     ApproverMembership,
@@ -128,8 +129,9 @@ def _account_label(wallet: Wallet | str, category: str) -> str:
 
 
 def _held_units(wallet: Wallet, category: str, asset: Asset) -> int:
-    account = get_account(wallet=wallet, category=category, asset=asset)
-    return account.balance
+    """A read: an account that does not exist yet holds nothing (and is not created here)."""
+    balance = Account.objects.filter(wallet=wallet, category=category, asset=asset).values_list("balance", flat=True).first()
+    return balance or 0
 
 
 def _ensure_active(*, asset: Asset, wallets: list[Wallet]) -> None:
@@ -354,9 +356,10 @@ class DisposalKind(RequestKind):
         wallet = Wallet.objects.get(code=payload["from_wallet"])
         _ensure_active(asset=asset, wallets=[wallet])
         amount = asset.parse(payload["amount"])
-        account = get_account(wallet=wallet, category=payload["category"], asset=asset)
         free = sum(
-            Lot.objects.filter(account=account, remaining__gt=0).exclude(restriction=NO_SALE).values_list("remaining", flat=True)
+            Lot.objects.filter(
+                account__wallet=wallet, account__category=payload["category"], account__asset=asset, remaining__gt=0
+            ).exclude(restriction=NO_SALE).values_list("remaining", flat=True)
         )
         if free < amount:
             raise ValidationError({"amount": [
