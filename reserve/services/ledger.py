@@ -149,13 +149,16 @@ def _next_number(year: int) -> int:
 
 def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: int) -> None:
     """A backdated outflow must not make the account negative on any day since its date."""
-    closings = list(AccountDay.objects.filter(account=account, day__gte=day).values_list("closing", flat=True))
-    if not AccountDay.objects.filter(account=account, day=day).exists():
+    rows = list(AccountDay.objects.filter(account=account, day__gte=day).values_list("day", "closing"))
+    if not rows:
+        return  # nothing recorded on or after the day: the balance check covers it
+    closings = [closing for _day, closing in rows]
+    if all(row_day != day for row_day, _closing in rows):
         previous = (
             AccountDay.objects.filter(account=account, day__lt=day).order_by("-day").values_list("closing", flat=True).first()
         )
         closings.append(previous or 0)
-    if closings and min(closings) + amount < 0:
+    if min(closings) + amount < 0:
         raise LedgerError(
             _("On %(day)s and later, %(account)s would fall below zero; a backdated outflow cannot take units the account did not hold then.")
             % {"day": day.isoformat(), "account": account}
