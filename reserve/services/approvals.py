@@ -178,6 +178,14 @@ def quorum_met(request: ApprovalRequest) -> bool:
 # --- requests ---------------------------------------------------------------------------------
 
 
+def _read_only(user) -> bool:
+    """Auditors (with no other role) may never start a change, whatever the entry point."""
+    if user.is_superuser:
+        return False
+    names = set(user.groups.values_list("name", flat=True))
+    return roles.AUDITOR in names and not (names - {roles.AUDITOR})
+
+
 def _kind(code: str) -> RequestKind:
     try:
         return get_kind(code)
@@ -204,6 +212,8 @@ def create_request(
     or no policy covers it."""
     if maker is None or not maker.is_authenticated or not maker.is_active:
         raise ApprovalError(_("Only an active, signed-in user can make a request."))
+    if _read_only(maker):
+        raise ApprovalError(_("Auditors read everything and change nothing: they cannot make requests."), code="refused")
     handler = _kind(kind)
     if idempotency_key:
         existing = ApprovalRequest.objects.filter(idempotency_key=idempotency_key).first()

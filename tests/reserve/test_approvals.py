@@ -466,3 +466,14 @@ def test_a_closed_request_cannot_be_reopened_even_with_raw_sql(team, funded, wal
             cursor.execute(sql, [request.pk])
     request.refresh_from_db()
     assert request.status == RequestStatus.EXECUTED
+
+
+def test_an_auditor_cannot_make_a_request_by_any_entry_point(team, funded, wallet, other_wallet):
+    with pytest.raises(ApprovalError, match="Auditors read everything"):
+        create_request(
+            kind="reserve.transfer",
+            payload={"asset": "BTC", "amount": "1", "from_wallet": wallet.code, "to_wallet": other_wallet.code,
+                     "category": "reserve:forfeited"},
+            maker=team.outsider,
+        )
+    assert not ApprovalRequest.objects.exists()
