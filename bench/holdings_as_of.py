@@ -38,8 +38,8 @@ def main() -> None:
     from django.utils import timezone
 
     from reserve.amounts import ExactSum
+    from reserve.ledger.selectors import account_balances_as_of, balances
     from reserve.models import Account, AccountDay, Asset, JournalEntry, Posting, Wallet
-    from reserve.selectors import account_balances_as_of, balances
 
     call_command("migrate", verbosity=0)
     asset = Asset.objects.create(symbol="BTC", name="Bitcoin", network="bitcoin", decimals=8)

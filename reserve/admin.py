@@ -1,14 +1,14 @@
 """Clerks' screens for the reserve: reference data (assets, wallets, addresses) is edited here;
 the ledger (balances, entries, postings, lots, periods) and the audit journal are read-only.
 
-Nothing here writes to the ledger. Entries are posted by ``reserve.services.ledger`` (through
+Nothing here writes to the ledger. Entries are posted by ``reserve.ledger.services`` (through
 the approval engine), never by an admin form or action; amounts are shown exactly with
 ``asset.format``.
 
 The approval engine's rows (policies, approvers, the allow-list, governed settings, requests and
 decisions) are read-only for everyone, superusers included. Changes to who decides are
 *proposed* here: a proposal form makes a request through
-``reserve.services.approvals.create_request`` and the quorum of the policy in force decides it
+``reserve.approvals.services.create_request`` and the quorum of the policy in force decides it
 in the workflow screens. Django's approver groups cannot be edited in the user admin, so that
 they stay in step with the memberships the engine counts.
 """
@@ -50,6 +50,10 @@ from reserve.admin_forms import (
     ProposalForm,
     SettingChangeForm,
 )
+from reserve.approvals.access import may_make_requests
+from reserve.approvals.registry import MatchFacts, UnknownKind, get_kind, registered_kinds
+from reserve.approvals.services import ApprovalError, create_request, match_policy, quorum_progress
+from reserve.ledger.reasons import reason_label, registered_reasons
 from reserve.models import (
     Account,
     AllowListedAddress,
@@ -70,9 +74,6 @@ from reserve.models import (
     Wallet,
     WalletAddress,
 )
-from reserve.posting_rules import reason_label, registered_reasons
-from reserve.request_kinds import MatchFacts, UnknownKind, get_kind, registered_kinds
-from reserve.services.approvals import ApprovalError, create_request, match_policy, quorum_progress
 from reserve.settings_governed import KEYS
 
 admin.site.site_header = _("State Digital Asset Fund")
@@ -617,22 +618,12 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 # --- Approval engine: proposals ------------------------------------------------------------------
 
-#: Roles that read (auditors) or call the API (integration clients) and make no requests here.
-NON_PROPOSING_ROLES = (roles.AUDITOR, roles.INTEGRATION_CLIENT)
-
-
 def may_propose(request) -> bool:
-    """Whether the signed-in user may make requests from the admin.
-
-    Making a request gives no power to decide it (the maker never approves by default), so any
-    staff user may, except those whose only roles are to read or to call the API.
-    """
+    """Whether the signed-in user may make requests from the admin: the engine's rule
+    (:func:`reserve.approvals.access.may_make_requests`) for staff users."""
     cached = getattr(request, "_reserve_may_propose", None)
     if cached is None:
-        user = request.user
-        cached = bool(user.is_active and user.is_staff) and (
-            user.is_superuser or user.groups.exclude(name__in=NON_PROPOSING_ROLES).exists()
-        )
+        cached = bool(request.user.is_staff) and may_make_requests(request.user)
         request._reserve_may_propose = cached
     return cached
 

@@ -23,6 +23,7 @@ from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from reserve.approvals.registry import registered_kinds
 from reserve.models import (
     AllowListedAddress,
     ApprovalPolicy,
@@ -32,7 +33,6 @@ from reserve.models import (
     GovernedSetting,
     Network,
 )
-from reserve.request_kinds import registered_kinds
 from reserve.roles import APPROVER_ROLES
 from reserve.settings_governed import KEYS, governed_value
 

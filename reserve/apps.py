@@ -10,7 +10,7 @@ class ReserveConfig(AppConfig):
 
     def ready(self) -> None:
         from reserve import amounts, dbguards, roles, signals
-        from reserve.services.kinds import register_reserve_kinds
+        from reserve.kinds import register_reserve_kinds
 
         register_reserve_kinds()
         signals.connect()

@@ -17,8 +17,8 @@ def remember_active_flag(sender, instance, **kwargs) -> None:
 
 
 def revoke_memberships_of_deactivated(sender, instance, created, **kwargs) -> None:
+    from reserve.audit import record_event
     from reserve.models import ApproverMembership
-    from reserve.services.audit import record_event
 
     if created or instance.is_active or not getattr(instance, "_was_active", False):
         return

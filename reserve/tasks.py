@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from reserve.services.verification import verify_ledger
+from reserve.ledger.verification import verify_ledger
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def ping() -> str:
 @shared_task
 def expire_requests_task() -> int:
     """Close approval requests past their expiry (idempotent; scheduled every minute)."""
-    from reserve.services.approvals import expire_requests
+    from reserve.approvals.services import expire_requests
 
     return expire_requests()
 
@@ -41,6 +41,6 @@ def expire_requests_task() -> int:
 @shared_task
 def purge_idempotency_records_task() -> int:
     """Drop stored API replies past their documented lifetime (24 h)."""
-    from reserve.services.api_clients import purge_expired_idempotency_records
+    from reserve.api.clients import purge_expired_idempotency_records
 
     return purge_expired_idempotency_records()

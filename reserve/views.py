@@ -34,8 +34,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from reserve import roles
+from reserve.approvals.access import may_make_requests, may_view_request
+from reserve.approvals.registry import UnknownKind, get_kind
+from reserve.approvals.services import (
+    create_request,
+    decide,
+    quorum_progress,
+    refusal_reason,
+    requests_awaiting,
+)
+from reserve.audit import record_event
 from reserve.forms import DecisionForm, OtpForm, TransferForm, add_service_errors
+from reserve.ledger.selectors import balances, holdings_as_of
 from reserve.models import (
     HELD_CATEGORIES,
     ApprovalRequest,
@@ -46,20 +56,6 @@ from reserve.models import (
     RequestStatus,
     Verdict,
 )
-from reserve.request_kinds import UnknownKind, get_kind
-from reserve.selectors import balances, holdings_as_of
-from reserve.services.approvals import (
-    approver_group_ids,
-    create_request,
-    decide,
-    quorum_progress,
-    refusal_reason,
-    requests_awaiting,
-)
-from reserve.services.audit import record_event
-
-#: Roles whose members may propose requests from the screens. Integration clients use the API.
-MAKER_ROLES = (roles.INTAKE_CLERK, roles.TREASURY_OFFICER, roles.CUSTODY_OFFICER)
 
 #: Name of a device enrolled from the screens (stored data, shown in the admin).
 ENROLLED_DEVICE_NAME = "Authenticator app"
@@ -68,33 +64,8 @@ login_view = auth_views.LoginView.as_view(redirect_authenticated_user=True)
 logout_view = auth_views.LogoutView.as_view()
 
 
-# --- who may see what ----------------------------------------------------------------------------
-
-
-def may_make_requests(user) -> bool:
-    if not (user.is_authenticated and user.is_active):
-        return False
-    names = set(user.groups.values_list("name", flat=True))
-    return bool(names & set(MAKER_ROLES)) and roles.INTEGRATION_CLIENT not in names
-
-
 def may_see_dashboard(user) -> bool:
     return user.is_authenticated and user.has_perm("reserve.view_account")
-
-
-def may_view_request(user, approval: ApprovalRequest) -> bool:
-    """The maker, the approvers of the groups its policy names (and anyone who decided it),
-    auditors, and staff with view permission on requests. Everyone else: 404."""
-    if user.pk == approval.maker_id:
-        return True
-    if user.groups.filter(name=roles.AUDITOR).exists():
-        return True
-    if user.is_staff and user.has_perm("reserve.view_approvalrequest"):
-        return True
-    tier_groups = set(approval.policy.tiers.values_list("group_id", flat=True))
-    if approver_group_ids(user) & tier_groups:
-        return True
-    return approval.decisions.filter(approver=user).exists()
 
 
 def _safe_next(request: HttpRequest) -> str:

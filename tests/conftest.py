@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from reserve.posting_rules import NO_SALE, register_reason
-from reserve.services.ledger import Line, Origin, get_account, post_entry
+from reserve.ledger.reasons import NO_SALE, register_reason
+from reserve.ledger.services import Line, Origin, get_account, post_entry
 from tests.factories import UserFactory, WalletFactory, btc
 
 # Reasons for testing the ledger's mechanics on their own. Every real reason is posted only by
@@ -105,7 +105,7 @@ class Team:
     def __init__(self):
         from django.contrib.auth.models import Group
 
-        from reserve.services.approvals import bootstrap_approvers
+        from reserve.approvals.services import bootstrap_approvers
 
         self.maker = UserFactory(username="maker", roles=["Intake clerk"], is_staff=True)
         self.custody1 = UserFactory(username="custody1", roles=["Custody officer"])
@@ -139,7 +139,7 @@ def team(db):
 @pytest.fixture
 def approve():
     """Decide a request as one approver with a verified second factor (service level)."""
-    from reserve.services.approvals import decide
+    from reserve.approvals.services import decide
 
     def run(request, user, verdict="approve", comment="Checked against the evidence."):
         request.refresh_from_db()

@@ -1,7 +1,7 @@
 """Admin screens of the integration clients: clients and their scopes, tokens (issued, rotated
 and revoked by actions that show a new token once), the call log and stored idempotent replies.
 
-Every change goes through :mod:`reserve.services.api_clients`, which writes the audit journal.
+Every change goes through :mod:`reserve.api.clients`, which writes the audit journal.
 Imported by ``reserve/admin.py``.
 """
 
@@ -16,8 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from reserve.models import ApiCallLog, ApiClient, ApiToken, IdempotencyRecord, Scope
-from reserve.services.api_clients import (
+from reserve.api.clients import (
     DEFAULT_TOKEN_LIFETIME,
     IssuedToken,
     create_client,
@@ -27,6 +26,7 @@ from reserve.services.api_clients import (
     rotate_token,
     set_client_scopes,
 )
+from reserve.models import ApiCallLog, ApiClient, ApiToken, IdempotencyRecord, Scope
 
 User = get_user_model()
 

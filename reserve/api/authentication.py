@@ -14,8 +14,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from reserve.api.clients import TokenRefused, authenticate_token
 from reserve.models import ApiToken
-from reserve.services.api_clients import TokenRefused, authenticate_token
 
 
 class BearerTokenAuthentication(BaseAuthentication):

@@ -9,7 +9,7 @@ import time
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
-from reserve.services.api_clients import record_api_call
+from reserve.api.clients import record_api_call
 
 
 class ApiEndpoint:

@@ -45,8 +45,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from reserve.services.approvals import ApprovalError
-from reserve.services.retry import ServiceBusy, is_retryable
+from reserve.approvals.services import ApprovalError
+from reserve.retry import ServiceBusy, is_retryable
 
 
 @extend_schema_serializer(component_name="Error")

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 
+from reserve.approvals.registry import registered_kinds
 from reserve.models import Account, ApprovalRequest, Asset, Category, RequestStatus, Wallet
-from reserve.request_kinds import registered_kinds
 
 
 class BalanceFilter(filters.FilterSet):

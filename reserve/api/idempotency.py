@@ -30,14 +30,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from reserve.api.authentication import api_token
-from reserve.api.errors import Conflict, IdempotencyKeyRequired, IdempotencyKeyReused
-from reserve.services.api_clients import (
+from reserve.api.clients import (
     Claim,
     claim_idempotency_key,
     complete_idempotency_key,
     release_idempotency_key,
     request_fingerprint,
 )
+from reserve.api.errors import Conflict, IdempotencyKeyRequired, IdempotencyKeyReused
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -1,7 +1,7 @@
 """Input and output serializers of the approval requests API.
 
 Inputs check shapes only (types, lengths, choices); the request kind's ``clean_payload`` in
-:mod:`reserve.services.kinds` checks meaning (known asset, active wallets, enough funds, the
+:mod:`reserve.kinds` checks meaning (known asset, active wallets, enough funds, the
 asset's decimals), so the API and the screens refuse the same things with the same messages.
 Amounts travel as strings in both directions.
 """

@@ -1,6 +1,6 @@
 """Approval requests through the API: list, read, make (transfers, allow-list changes), amend,
 cancel and decide — one view per use case, each calling the approval engine
-(:mod:`reserve.services.approvals`), which applies the same rules as the workflow screens.
+(:mod:`reserve.approvals.services`), which applies the same rules as the workflow screens.
 
 Writes are for integration clients (bearer token) and act as the client's user. Every POST
 needs an ``Idempotency-Key``; amendments need ``If-Match`` with the request's ETag.
@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 from reserve.amounts import AmountError
 from reserve.api import pagination
 from reserve.api.base import ApiEndpoint
+from reserve.api.clients import verify_second_factor
 from reserve.api.errors import (
     Conflict,
     PreconditionFailed,
@@ -56,11 +57,10 @@ from reserve.api.request_serializers import (
     payload_from,
     request_etag,
 )
-from reserve.api.selectors import request_detail, requests_visible_to
-from reserve.models import ApprovalRequest, Scope
-from reserve.request_kinds import UnknownKind, get_kind
-from reserve.services.api_clients import verify_second_factor
-from reserve.services.approvals import (
+from reserve.api.selectors import request_detail
+from reserve.approvals.access import requests_visible_to
+from reserve.approvals.registry import UnknownKind, get_kind
+from reserve.approvals.services import (
     STATE_CONFLICTS,
     ApprovalError,
     amend_request,
@@ -70,7 +70,8 @@ from reserve.services.approvals import (
     decision_refusal,
     quorum_progress,
 )
-from reserve.services.retry import retry_on_conflict
+from reserve.models import ApprovalRequest, Scope
+from reserve.retry import retry_on_conflict
 
 TAG = "requests"
 #: Largest id the database can hold; a bigger one in a URL is simply not found.

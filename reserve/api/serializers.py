@@ -183,7 +183,7 @@ class LotsInputSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="Lot")
 class LotOutputSerializer(serializers.Serializer):
-    # Renders a LotView of reserve.selectors.lots_for; the asset comes in the context.
+    # Renders a LotView of reserve.ledger.selectors.lots_for; the asset comes in the context.
     id = serializers.IntegerField(source="lot.pk")
     root_lot_id = serializers.IntegerField(help_text=_("The lot the units first entered the fund in."))
     category = serializers.ChoiceField(choices=Category.choices)

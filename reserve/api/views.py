@@ -1,6 +1,6 @@
 """Read-only endpoints of the reserve: assets, wallets, balances, holdings and lots.
 
-Views are thin: the selectors in :mod:`reserve.selectors` do the reading, serializers in
+Views are thin: the selectors in :mod:`reserve.ledger.selectors` do the reading, serializers in
 :mod:`reserve.api.serializers` say what goes in and out.
 """
 
@@ -18,7 +18,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reserve import selectors
 from reserve.api import pagination
 from reserve.api.base import ApiEndpoint
 from reserve.api.errors import error_responses
@@ -33,6 +32,7 @@ from reserve.api.serializers import (
     LotsInputSerializer,
     WalletOutputSerializer,
 )
+from reserve.ledger import selectors
 from reserve.models import Account, Asset, Lot, Scope, Wallet, WalletAddress
 
 TAG = "reserve"

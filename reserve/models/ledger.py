@@ -149,7 +149,7 @@ class JournalEntry(ImmutableModel):
 
     @property
     def reason_label(self) -> str:
-        from reserve.posting_rules import reason_label
+        from reserve.ledger.reasons import reason_label
 
         return reason_label(self.reason)
 

@@ -11,8 +11,8 @@ from django.utils import formats
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from reserve.approvals.registry import UnknownKind, get_kind
 from reserve.models import Asset, Category, RequestStatus
-from reserve.request_kinds import UnknownKind, get_kind
 
 register = template.Library()
 
@@ -72,7 +72,7 @@ def direction_label(direction: str) -> str:
 
 @register.simple_tag
 def user_may_make_requests(user) -> bool:
-    from reserve.views import may_make_requests
+    from reserve.approvals.access import may_make_requests
 
     return may_make_requests(user)
 

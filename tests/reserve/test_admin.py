@@ -6,6 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from reserve.addresses import encode_segwit
+from reserve.ledger.reasons import reason_label
+from reserve.ledger.services import Line, Origin, get_account, post_entry, reverse_entry
 from reserve.models import (
     Account,
     Asset,
@@ -17,8 +19,6 @@ from reserve.models import (
     Wallet,
     WalletAddress,
 )
-from reserve.posting_rules import reason_label
-from reserve.services.ledger import Line, Origin, get_account, post_entry, reverse_entry
 from tests.factories import AssetFactory, UserFactory, WalletAddressFactory, WalletFactory, eth
 
 #: BIP-173 test vector (P2WPKH, mainnet).

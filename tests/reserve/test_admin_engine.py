@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reserve.addresses import encode_segwit
+from reserve.approvals.services import create_request
 from reserve.models import (
     AllowListedAddress,
     ApprovalPolicy,
@@ -26,7 +27,6 @@ from reserve.models import (
     PolicyTier,
     RequestStatus,
 )
-from reserve.services.approvals import create_request
 from tests.factories import UserFactory
 
 ENGINE_MODELS = [

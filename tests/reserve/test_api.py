@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from reserve.api.errors import field_errors
-from reserve.services.ledger import Line, Origin, get_account, post_entry
+from reserve.ledger.services import Line, Origin, get_account, post_entry
 from tests.factories import UserFactory, WalletAddressFactory, WalletFactory, eth
 
 ALMATY = ZoneInfo("Asia/Almaty")

@@ -13,16 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 import reserve.api.admin  # noqa: F401  (registers the admin screens if reserve/admin.py does not yet)
-from reserve.models import (
-    ApiCallLog,
-    ApiClient,
-    ApiToken,
-    AuditEvent,
-    IdempotencyRecord,
-    ImmutableRowError,
-    Scope,
-)
-from reserve.services.api_clients import (
+from reserve.api.clients import (
     claim_idempotency_key,
     create_client,
     hash_token,
@@ -32,6 +23,15 @@ from reserve.services.api_clients import (
     revoke_token,
     rotate_token,
     set_client_scopes,
+)
+from reserve.models import (
+    ApiCallLog,
+    ApiClient,
+    ApiToken,
+    AuditEvent,
+    IdempotencyRecord,
+    ImmutableRowError,
+    Scope,
 )
 from tests.factories import UserFactory
 from tests.reserve.test_api import assert_error_body

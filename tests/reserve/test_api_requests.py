@@ -12,6 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from reserve.api.clients import claim_idempotency_key, request_fingerprint
+from reserve.approvals.services import create_request
+from reserve.ledger.services import get_account
 from reserve.models import (
     ApiClient,
     ApprovalRequest,
@@ -22,10 +25,7 @@ from reserve.models import (
     RequestStatus,
     Scope,
 )
-from reserve.services.api_clients import claim_idempotency_key, request_fingerprint
-from reserve.services.approvals import create_request
-from reserve.services.ledger import get_account
-from reserve.services.retry import ServiceBusy
+from reserve.retry import ServiceBusy
 from tests.reserve.test_api import assert_error_body
 from tests.reserve.test_api_support import (  # noqa: F401
     MAKER_SCOPES,

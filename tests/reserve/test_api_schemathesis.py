@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from reserve.services.approvals import create_request
+from reserve.approvals.services import create_request
 from reserve.wsgi import application
 from tests.factories import WalletAddressFactory, WalletFactory
 from tests.reserve.test_api_support import ALL_SCOPES, client_with_token, fresh_throttle_counts  # noqa: F401

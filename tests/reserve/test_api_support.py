@@ -14,8 +14,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from reserve.api.clients import create_client, issue_token
 from reserve.models import Scope
-from reserve.services.api_clients import create_client, issue_token
 
 ALL_SCOPES = list(Scope.values)
 MAKER_SCOPES = [Scope.REQUESTS_READ, Scope.REQUESTS_WRITE, Scope.HOLDINGS_READ]

@@ -9,6 +9,19 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from reserve.approvals.services import (
+    ApprovalError,
+    action_digest,
+    amend_request,
+    bootstrap_approvers,
+    create_request,
+    decide,
+    expire_requests,
+    quorum_progress,
+    requests_awaiting,
+)
+from reserve.ledger.services import LedgerError, Line, get_account, post_entry
+from reserve.ledger.verification import verify_ledger
 from reserve.models import (
     Account,
     AllowListedAddress,
@@ -20,19 +33,6 @@ from reserve.models import (
     JournalEntry,
     RequestStatus,
 )
-from reserve.services.approvals import (
-    ApprovalError,
-    action_digest,
-    amend_request,
-    bootstrap_approvers,
-    create_request,
-    decide,
-    expire_requests,
-    quorum_progress,
-    requests_awaiting,
-)
-from reserve.services.ledger import LedgerError, Line, get_account, post_entry
-from reserve.services.verification import verify_ledger
 
 BC1 = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
 

@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
+from reserve.approvals.services import ApprovalError, create_request, decide
+from reserve.ledger.services import get_account
+from reserve.ledger.verification import verify_ledger
 from reserve.models import ApprovalRequest, Decision, JournalEntry, RequestStatus
-from reserve.services.approvals import ApprovalError, create_request, decide
-from reserve.services.ledger import get_account
-from reserve.services.verification import verify_ledger
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

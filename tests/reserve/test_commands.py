@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from reserve import roles
+from reserve.approvals.services import requests_awaiting
+from reserve.ledger.verification import verify_ledger
 from reserve.management.commands.load_sample_data import ADMIN_USERNAME, DEMO_PASSWORD
 from reserve.models import (
     Account,
@@ -27,8 +29,6 @@ from reserve.models import (
     WalletAddress,
     WalletKind,
 )
-from reserve.services.approvals import requests_awaiting
-from reserve.services.verification import verify_ledger
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ import threading
 
 import pytest
 
+from reserve.ledger.services import LedgerError, Line, get_account, post_entry
+from reserve.ledger.verification import verify_ledger
 from reserve.models import Account
-from reserve.services.ledger import LedgerError, Line, get_account, post_entry
-from reserve.services.verification import verify_ledger
 from tests.concurrency import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

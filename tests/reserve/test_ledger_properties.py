@@ -5,9 +5,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reserve.ledger.services import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
+from reserve.ledger.verification import verify_ledger
 from reserve.models import Account, JournalEntry, Lot
-from reserve.services.ledger import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
-from reserve.services.verification import verify_ledger
 from tests.factories import WalletFactory, btc
 
 CATEGORIES = ["custody:pending", "reserve:forfeited", "reserve:mined", "restricted"]

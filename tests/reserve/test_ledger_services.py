@@ -4,6 +4,16 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from reserve.ledger.selectors import account_balances_as_of, holdings_as_of, lots_for
+from reserve.ledger.services import (
+    LedgerError,
+    Line,
+    Origin,
+    get_account,
+    post_entry,
+    reverse_entry,
+)
+from reserve.ledger.verification import verify_ledger
 from reserve.models import (
     Account,
     AuditEvent,
@@ -13,16 +23,6 @@ from reserve.models import (
     Period,
     Posting,
 )
-from reserve.selectors import account_balances_as_of, holdings_as_of, lots_for
-from reserve.services.ledger import (
-    LedgerError,
-    Line,
-    Origin,
-    get_account,
-    post_entry,
-    reverse_entry,
-)
-from reserve.services.verification import verify_ledger
 from tests.factories import WalletFactory, eth
 
 ALMATY = dt.timezone(dt.timedelta(hours=5))

@@ -8,14 +8,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from reserve.approvals.services import ApprovalError, create_request, decide
+from reserve.ledger.services import LedgerError, Line, get_account, post_entry, reverse_entry
 from reserve.models import (
     ApprovalRequest,
     ApproverMembership,
     JournalEntry,
     RequestStatus,
 )
-from reserve.services.approvals import ApprovalError, create_request, decide
-from reserve.services.ledger import LedgerError, Line, get_account, post_entry, reverse_entry
 from tests.reserve.test_api_support import bearer, client_with_token, new_key, otp, totp_device
 from tests.reserve.test_views import decide_via_page, text, verified_client
 

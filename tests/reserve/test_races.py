@@ -7,10 +7,10 @@ import time
 import pytest
 from django.db import transaction
 
+from reserve.ledger.services import LedgerError, Line, get_account, post_entry
+from reserve.ledger.verification import verify_ledger
 from reserve.models import Account
-from reserve.services.ledger import LedgerError, Line, get_account, post_entry
-from reserve.services.retry import ATTEMPTS, ServiceBusy, retry_on_conflict
-from reserve.services.verification import verify_ledger
+from reserve.retry import ATTEMPTS, ServiceBusy, retry_on_conflict
 from tests.concurrency import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

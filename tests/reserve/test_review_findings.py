@@ -20,6 +20,10 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reserve.amounts import AmountError, parse_amount
+from reserve.approvals.services import ApprovalError, create_request
+from reserve.ledger.reasons import NO_SALE
+from reserve.ledger.selectors import account_balances_as_of
+from reserve.ledger.services import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
 from reserve.models import (
     AccountDay,
     ApiClient,
@@ -29,10 +33,6 @@ from reserve.models import (
     PolicyTier,
     RequestStatus,
 )
-from reserve.posting_rules import NO_SALE
-from reserve.selectors import account_balances_as_of
-from reserve.services.approvals import ApprovalError, create_request
-from reserve.services.ledger import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
 from tests.factories import UserFactory, WalletFactory
 from tests.reserve.test_api_support import bearer, new_key
 

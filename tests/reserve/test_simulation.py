@@ -22,6 +22,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from reserve.amounts import ExactSum
+from reserve.approvals.services import ApprovalError, create_request, decide, expire_requests
+from reserve.ledger.services import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
+from reserve.ledger.verification import verify_ledger
 from reserve.models import (
     Account,
     ApprovalRequest,
@@ -30,9 +33,6 @@ from reserve.models import (
     Posting,
     RequestStatus,
 )
-from reserve.services.approvals import ApprovalError, create_request, decide, expire_requests
-from reserve.services.ledger import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
-from reserve.services.verification import verify_ledger
 from tests.factories import UserFactory, WalletFactory
 
 SEED = int(os.environ.get("SIM_SEED") or random.SystemRandom().randrange(1, 10**9))
@@ -167,7 +167,7 @@ class Simulation:
         request = ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind="reserve.transfer").order_by("?").first()
         if request is None:
             return
-        from reserve.services.approvals import amend_request
+        from reserve.approvals.services import amend_request
 
         amend_request(request=request, maker=request.maker,
                       payload={**request.payload, "amount": self.rng.choice(["0.2", "0.3", "1.5"])})

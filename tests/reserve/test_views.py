@@ -17,9 +17,9 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from reserve.approvals.services import create_request
+from reserve.ledger.services import get_account
 from reserve.models import ApprovalRequest, AuditEvent, Decision, RequestStatus
-from reserve.services.approvals import create_request
-from reserve.services.ledger import get_account
 from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery-staple"

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from reserve.approvals.services import create_request
+from reserve.ledger.services import get_account
 from reserve.models import ApprovalRequest, RequestStatus
-from reserve.services.approvals import create_request
-from reserve.services.ledger import get_account
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

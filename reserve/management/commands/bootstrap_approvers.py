@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from reserve.services.approvals import ApprovalError, bootstrap_approvers
+from reserve.approvals.services import ApprovalError, bootstrap_approvers
 
 
 class Command(BaseCommand):

@@ -17,14 +17,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from reserve.models import ApiClient, Scope
-from reserve.services.api_clients import (
+from reserve.api.clients import (
     DEFAULT_TOKEN_LIFETIME,
     MAX_TOKEN_LIFETIME,
     create_client,
     issue_token,
     set_client_scopes,
 )
+from reserve.models import ApiClient, Scope
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ carries a ``sample:`` idempotency key, so a second run changes nothing. Wallets 
 through ``full_clean()`` (addresses are validated and normalised like any clerk's input). Ledger
 entries are never written directly: the intake clerk makes approval requests (opening balances
 taken over from the 2025 register, a transfer), the sample approvers approve them, and the
-approval engine executes them through :func:`reserve.services.ledger.post_entry`. One transfer
+approval engine executes them through :func:`reserve.ledger.services.post_entry`. One transfer
 is left half-approved so that an approver's inbox has something in it.
 """
 
@@ -25,6 +25,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from reserve import roles
+from reserve.approvals.services import bootstrap_approvers, create_request, decide, refusal_reason
 from reserve.models import (
     ApprovalRequest,
     ApproverMembership,
@@ -37,7 +38,6 @@ from reserve.models import (
     WalletAddress,
     WalletKind,
 )
-from reserve.services.approvals import bootstrap_approvers, create_request, decide, refusal_reason
 
 #: Password of every sample user; printed by ``run_embedded``. Embedded demo only.
 DEMO_PASSWORD = "reserve-demo-2025"
@@ -339,9 +339,9 @@ class Command(BaseCommand):
     def _integration_client(self) -> None:
         """``demo-integration`` with every scope, so that
         ``manage.py issue_api_token demo-integration`` works right after ``make run``."""
+        from reserve.api.clients import create_client
         from reserve.models import ApiClient
         from reserve.models.api_clients import Scope
-        from reserve.services.api_clients import create_client
 
         exists = ApiClient.objects.filter(name="demo-integration").exists()
         if not exists:

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reserve.services.verification import verify_ledger
+from reserve.ledger.verification import verify_ledger
 
 
 class Command(BaseCommand):

@@ -9,7 +9,6 @@ Django permissions and admin group edits give none.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import hashlib
 import json
@@ -23,6 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserve import roles
+from reserve.approvals.access import active_memberships, approver_group_ids, may_make_requests
+from reserve.approvals.registry import MatchFacts, RequestKind, UnknownKind, get_kind
+from reserve.audit import record_event
+from reserve.ledger.permit import approved_request
 from reserve.models import (
     ApprovalPolicy,
     ApprovalRequest,
@@ -31,16 +34,9 @@ from reserve.models import (
     RequestStatus,
     Verdict,
 )
-from reserve.request_kinds import MatchFacts, RequestKind, UnknownKind, get_kind
-from reserve.services.audit import record_event
-from reserve.services.retry import retry_on_conflict
+from reserve.retry import retry_on_conflict
 
 User = get_user_model()
-
-
-#: The id of the request whose action is executing in this context. The ledger refuses
-#: reasons that need an approval unless their entry's source is this request.
-executing_request: contextvars.ContextVar[int | None] = contextvars.ContextVar("executing_request", default=None)
 
 
 class ApprovalError(ValidationError):
@@ -102,16 +98,6 @@ def match_policy(kind: str, facts: MatchFacts) -> ApprovalPolicy:
 
 
 # --- approvers and quorum ----------------------------------------------------------------------
-
-
-def active_memberships() -> QuerySet[ApproverMembership]:
-    return ApproverMembership.objects.filter(revoked_at__isnull=True, user__is_active=True)
-
-
-def approver_group_ids(user) -> set[int]:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return set()
-    return set(active_memberships().filter(user=user).values_list("group_id", flat=True))
 
 
 @dataclass(frozen=True)
@@ -178,14 +164,6 @@ def quorum_met(request: ApprovalRequest) -> bool:
 # --- requests ---------------------------------------------------------------------------------
 
 
-def _read_only(user) -> bool:
-    """Auditors (with no other role) may never start a change, whatever the entry point."""
-    if user.is_superuser:
-        return False
-    names = set(user.groups.values_list("name", flat=True))
-    return roles.AUDITOR in names and not (names - {roles.AUDITOR})
-
-
 def _kind(code: str) -> RequestKind:
     try:
         return get_kind(code)
@@ -212,8 +190,12 @@ def create_request(
     or no policy covers it."""
     if maker is None or not maker.is_authenticated or not maker.is_active:
         raise ApprovalError(_("Only an active, signed-in user can make a request."))
-    if _read_only(maker):
-        raise ApprovalError(_("Auditors read everything and change nothing: they cannot make requests."), code="refused")
+    if not may_make_requests(maker):
+        raise ApprovalError(
+            _("Auditors read everything and change nothing: they cannot make requests. Requests are made by "
+              "clerks, approvers and integration clients."),
+            code="refused",
+        )
     handler = _kind(kind)
     if idempotency_key:
         existing = ApprovalRequest.objects.filter(idempotency_key=idempotency_key).first()
@@ -411,11 +393,8 @@ def _execute(request: ApprovalRequest, approver) -> None:
     handler = _kind(request.kind)
     handler.check_executable(request.payload)
     progress = quorum_progress(request)
-    token = executing_request.set(request.pk)
-    try:
+    with approved_request(request.pk):
         result = handler.execute(request=request, payload=request.payload, actor=approver) or {}
-    finally:
-        executing_request.reset(token)
     request.status = RequestStatus.EXECUTED
     request.executed_at = request.closed_at = timezone.now()
     request.result = result

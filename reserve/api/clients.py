@@ -28,8 +28,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserve import roles
+from reserve.audit import record_event
 from reserve.models import ApiCallLog, ApiClient, ApiToken, IdempotencyRecord, Scope
-from reserve.services.audit import record_event
 
 User = get_user_model()
 

@@ -19,6 +19,15 @@ from django.utils.translation import gettext_lazy
 from reserve import roles
 from reserve.addresses import AddressError, normalize_address
 from reserve.amounts import AmountError, parse_amount
+from reserve.approvals.registry import EffectLine, MatchFacts, RequestKind, register_kind
+from reserve.ledger.reasons import DISPOSAL, NO_SALE, OPENING_BALANCE, TRANSFER
+from reserve.ledger.services import (
+    Line,
+    Origin,
+    get_account,
+    post_entry,
+    reverse_entry,
+)
 from reserve.models import (
     HELD_CATEGORIES,
     Account,
@@ -33,15 +42,6 @@ from reserve.models import (
     Period,
     PolicyTier,
     Wallet,
-)
-from reserve.posting_rules import DISPOSAL, NO_SALE, OPENING_BALANCE, TRANSFER
-from reserve.request_kinds import EffectLine, MatchFacts, RequestKind, register_kind
-from reserve.services.ledger import (
-    Line,
-    Origin,
-    get_account,
-    post_entry,
-    reverse_entry,
 )
 from reserve.settings_governed import ALLOWLIST_COOLING_OFF_HOURS, KEYS, governed_value
 
@@ -614,7 +614,7 @@ class PolicyChangeKind(RequestKind):
     )
 
     def clean_payload(self, payload: dict) -> dict:
-        from reserve.request_kinds import registered_kinds
+        from reserve.approvals.registry import registered_kinds
 
         errors = _Errors()
         policy_id = payload.get("policy")
@@ -749,7 +749,7 @@ class PolicyChangeKind(RequestKind):
 
 def ensure_governance_possible() -> None:
     """Refuse a state in which policy changes could never again be approved."""
-    from reserve.services.approvals import ApprovalError, match_policy
+    from reserve.approvals.services import ApprovalError, match_policy
 
     try:
         policy = match_policy(PolicyChangeKind.code, MatchFacts())

@@ -21,6 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserve.amounts import AmountError, check_units
+from reserve.audit import record_event
+from reserve.ledger.permit import executing_request_id
+from reserve.ledger.reasons import REVERSAL, UnknownReason, get_reason
 from reserve.models import (
     Account,
     AccountDay,
@@ -34,10 +37,7 @@ from reserve.models import (
     Posting,
     Wallet,
 )
-from reserve.posting_rules import REVERSAL, UnknownReason, get_reason
-from reserve.services.approvals import executing_request
-from reserve.services.audit import record_event
-from reserve.services.retry import retry_on_conflict
+from reserve.retry import retry_on_conflict
 
 #: How far in the future an entry may be dated (clock skew between hosts), not more.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -340,7 +340,7 @@ def _post(
         reason_rule = get_reason(reason)
     except UnknownReason:
         raise LedgerError(_("Unknown posting reason %(reason)s.") % {"reason": reason})
-    request_id = executing_request.get()
+    request_id = executing_request_id()
     needs_approval = reason_rule.requires_approval
     if reverses is not None:
         needs_approval = get_reason(reverses.reason).requires_approval
