@@ -51,7 +51,7 @@ from reserve.admin_forms import (
     SettingChangeForm,
 )
 from reserve.approvals.access import may_make_requests
-from reserve.approvals.registry import MatchFacts, UnknownKind, get_kind, registered_kinds
+from reserve.approvals.registry import MatchFacts, UnknownKind, get_kind, kind_label, registered_kinds
 from reserve.approvals.services import ApprovalError, create_request, match_policy, quorum_progress
 from reserve.ledger.reasons import reason_label, registered_reasons
 from reserve.models import (
@@ -1073,12 +1073,6 @@ class GovernedSettingAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
 
 KindFilter = registry_filter(_("kind"), "kind", registered_kinds)
 
-
-def kind_label(code: str) -> str:
-    try:
-        return str(get_kind(code).label)
-    except UnknownKind:
-        return code
 
 
 class DecisionInline(ReadOnlyInline):

@@ -36,8 +36,15 @@ class RequestKind:
 
     code: ClassVar[str]
     label: ClassVar[str | Promise]
-    #: Whether makers may create this kind through the REST API.
-    api_creatable: ClassVar[bool] = False
+    #: The kind's name in URLs: ``/api/v1/requests/<slug>/``, ``/workflow/requests/new/<slug>/``.
+    slug: ClassVar[str] = ""
+    #: Dotted path of the DRF serializer of the payload. Set, the REST API offers
+    #: ``POST /api/v1/requests/<slug>/`` for the kind. A dotted path, so that the engine never
+    #: imports a face; the API loads it.
+    api_serializer: ClassVar[str] = ""
+    #: Dotted path of the Django form of the "new request" screen. Set, the workflow screens
+    #: offer the kind at ``/workflow/requests/new/<slug>/``.
+    form_class: ClassVar[str] = ""
 
     def clean_payload(self, payload: dict) -> dict:
         """Validate and normalise; raise ValidationError with field errors. Pure: no writes."""
@@ -84,6 +91,12 @@ def get_kind(code: str) -> RequestKind:
         return _KINDS[code]
     except KeyError:
         raise UnknownKind(code) from None
+
+
+def kind_label(code: str) -> str:
+    """The kind's label in the active language; the code itself for a kind no app registers."""
+    kind = _KINDS.get(code)
+    return str(kind.label) if kind else code
 
 
 def registered_kinds() -> list[RequestKind]:

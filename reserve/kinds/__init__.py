@@ -184,7 +184,9 @@ def _ensure_destination_cooled_off(wallet: Wallet) -> None:
 class TransferKind(RequestKind):
     code = "reserve.transfer"
     label = gettext_lazy("Transfer between custody wallets")
-    api_creatable = True
+    slug = "transfers"
+    api_serializer = "reserve.api.request_serializers.TransferPayloadSerializer"
+    form_class = "reserve.forms.TransferForm"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = _Errors()
@@ -294,7 +296,7 @@ def usable_allowlisted(network: str, address: str, now: dt.datetime | None = Non
 class DisposalKind(RequestKind):
     code = "reserve.disposal"
     label = gettext_lazy("Disposal (sale) to an allow-listed address")
-    api_creatable = True
+    slug = "disposals"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = _Errors()
@@ -388,6 +390,7 @@ class DisposalKind(RequestKind):
 class OpeningBalanceKind(RequestKind):
     code = "reserve.opening_balance"
     label = gettext_lazy("Opening balance taken over from earlier records")
+    slug = "opening-balances"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = _Errors()
@@ -470,6 +473,7 @@ class OpeningBalanceKind(RequestKind):
 class ReversalKind(RequestKind):
     code = "reserve.reversal"
     label = gettext_lazy("Reversal of a posted entry")
+    slug = "reversals"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = _Errors()
@@ -523,7 +527,8 @@ class ReversalKind(RequestKind):
 class AllowListChangeKind(RequestKind):
     code = "reserve.allowlist_change"
     label = gettext_lazy("Allow-list change")
-    api_creatable = True
+    slug = "allowlist-changes"
+    api_serializer = "reserve.api.request_serializers.AllowListChangePayloadSerializer"
 
     def clean_payload(self, payload: dict) -> dict:
         from reserve.models import Network
@@ -606,6 +611,7 @@ def _active_approvers(group: Group, *, without: tuple[int, int] | None = None) -
 class PolicyChangeKind(RequestKind):
     code = "reserve.policy_change"
     label = gettext_lazy("Approval policy change")
+    slug = "policy-changes"
 
     FIELDS = (
         "name", "priority", "is_active", "kind", "asset", "min_amount", "max_amount",
@@ -763,6 +769,7 @@ def ensure_governance_possible() -> None:
 class ApproverChangeKind(RequestKind):
     code = "reserve.approver_change"
     label = gettext_lazy("Approver group membership change")
+    slug = "approver-changes"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = _Errors()
@@ -832,6 +839,7 @@ class ApproverChangeKind(RequestKind):
 class SettingChangeKind(RequestKind):
     code = "reserve.setting_change"
     label = gettext_lazy("Governed setting change")
+    slug = "setting-changes"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = _Errors()
@@ -858,6 +866,7 @@ class SettingChangeKind(RequestKind):
 class PeriodCloseKind(RequestKind):
     code = "reserve.period_close"
     label = gettext_lazy("Period close")
+    slug = "period-closes"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = _Errors()

@@ -11,7 +11,7 @@ from django.utils import formats
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from reserve.approvals.registry import UnknownKind, get_kind
+from reserve.approvals.registry import kind_label
 from reserve.models import Asset, Category, RequestStatus
 
 register = template.Library()
@@ -48,12 +48,7 @@ def category_label(code: str) -> str:
         return code
 
 
-@register.filter
-def kind_label(code: str) -> str:
-    try:
-        return get_kind(code).label
-    except UnknownKind:
-        return code
+register.filter("kind_label", kind_label)
 
 
 @register.filter
