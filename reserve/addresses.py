@@ -12,7 +12,9 @@ Supported networks and formats:
     testnet, 20-byte payload). Canonical form: as given (Base58 has exactly one spelling).
   - Native segwit addresses, HRP ``bc`` (mainnet) or ``tb`` (testnet): witness v0 in Bech32
     (BIP-173), v1..v16 in Bech32m (BIP-350). Canonical form: lower case. Regtest (``bcrt``) is
-    refused.
+    refused, and so is every witness version and program length no soft fork has defined (only
+    v0 with 20 or 32 bytes and v1 Taproot with 32 bytes are accepted): such outputs are
+    anyone-can-spend.
 
 * ``ethereum``: ``0x`` + 40 hex digits. All-lower or all-upper hex is accepted without checksum;
   mixed case must match the EIP-55 checksum. Canonical form: EIP-55 checksummed.
@@ -250,6 +252,28 @@ _OTHER_BITCOIN = {BITCOIN: BITCOIN_TESTNET, BITCOIN_TESTNET: BITCOIN}
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
+#: Witness versions and program lengths a soft fork has given a meaning: v0 (P2WPKH, 20 bytes;
+#: P2WSH, 32 bytes) and v1 with 32 bytes (P2TR). Any other output is valid on the chain but
+#: unencumbered: coins sent there can be spent by anyone who sees them, so a custody or
+#: allow-listed address never has one (BIP-350 decodes them; that is not the same as safe).
+_DEFINED_WITNESS_PROGRAMS = {(0, 20), (0, 32), (1, 32)}
+
+
+def _ensure_spendable_only_by_key_holder(version: int, program: bytes) -> None:
+    if (version, len(program)) not in _DEFINED_WITNESS_PROGRAMS:
+        raise AddressError(
+            format_lazy(
+                _(
+                    "Witness version {version} with a {length}-byte program has no meaning in any "
+                    "soft fork yet: coins sent there can be taken by anyone. Only version 0 "
+                    "(bc1q...) and version 1 Taproot (bc1p..., 32 bytes) addresses are accepted."
+                ),
+                version=version,
+                length=len(program),
+            )
+        )
+
+
 def _wrong_bitcoin_network(network: str) -> AddressError:
     if network == BITCOIN:
         return AddressError(
@@ -265,7 +289,7 @@ def _normalize_bitcoin(network: str, address: str) -> str:
     if lowered.startswith(("bc1", "tb1")):
         hrp = _SEGWIT_HRPS[network]
         if lowered.startswith(hrp + "1"):
-            decode_segwit(hrp, address)
+            _ensure_spendable_only_by_key_holder(*decode_segwit(hrp, address))
             return lowered
         # Prefix of the other network: say so only if the address is otherwise valid.
         decode_segwit(_SEGWIT_HRPS[_OTHER_BITCOIN[network]], address)

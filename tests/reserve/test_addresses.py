@@ -256,6 +256,12 @@ def test_valid_segwit_addresses(address, script_hex):
     assert encode_segwit(hrp, version, program) == address.lower()
 
     network = HRP_NETWORK[hrp]
+    if (version, len(program)) not in {(0, 20), (0, 32), (1, 32)}:
+        # Valid for BIP-350, but no soft fork gives it a meaning: anyone could spend it.
+        with pytest.raises(AddressError) as exc_info:
+            normalize_address(network, address)
+        assert "anyone" in message(exc_info)
+        return
     assert normalize_address(network, address) == address.lower()
     other = "bitcoin-testnet" if network == "bitcoin" else "bitcoin"
     with pytest.raises(AddressError) as exc_info:
@@ -561,3 +567,22 @@ def test_address_error_is_value_error():
 def test_normalize_is_idempotent(network):
     once = normalize_address(network, GOOD[network])
     assert normalize_address(network, once) == once
+
+
+@pytest.mark.parametrize(
+    ("address", "accepted"),
+    [
+        ("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", True),  # v0, 20 bytes (P2WPKH)
+        ("bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", True),  # v1, 32 bytes (P2TR)
+        ("bc1zw508d6qejxtdg4y5r3zarvaryvaxxpcs", False),  # v2: no soft fork yet
+        ("BC1SW50QGDZ25J", False),  # v16
+        ("bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7kt5nd6y", False),  # v1, 40 bytes
+    ],
+)
+def test_custody_addresses_refuse_witness_versions_without_meaning(address, accepted):
+    if accepted:
+        assert normalize_address("bitcoin", address) == address.lower()
+        return
+    with pytest.raises(AddressError) as exc_info:
+        normalize_address("bitcoin", address)
+    assert "anyone" in message(exc_info)
