@@ -39,6 +39,8 @@ config = schemathesis.Config.from_dict(
     {
         "seed": 20260131,
         "generation": {"mode": "all", "max-examples": MAX_EXAMPLES},
+        # No crash cache in the checkout (it would leave an untracked .schemathesis/ folder).
+        "cache": {"enabled": False},
     }
 )
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=config)
