@@ -7,7 +7,8 @@
 #   make test-broker    a real Celery worker on Redis   (REDIS_URL=redis://..., PG_URL=...)
 #   make bench          the benchmark scripts in bench/ (BENCH_ARGS=...)
 #   make simulate       the random-operations simulation (SEED=... OPS=...)
-#   make lint / fmt / migrate / sample-data
+#   make lint           ruff and the import contracts (pyproject.toml, [tool.importlinter])
+#   make fmt / migrate / sample-data
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -66,6 +67,7 @@ test-broker: .venv
 
 lint: .venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 fmt: .venv
 	$(VENV)/bin/ruff format .
