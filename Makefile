@@ -1,7 +1,7 @@
 # Common tasks. A fresh machine needs only python3 and make: every target that needs the
 # virtualenv creates it first (and re-installs when pyproject.toml changes).
 #
-#   make run            migrate, load the sample data, run web server + Celery worker/beat
+#   make run            migrate, load the sample data, run web server + Celery worker/beat (PORT=8000)
 #   make test           the whole suite on SQLite
 #   make test-postgres  the whole suite on PostgreSQL   (PG_URL=postgres://...)
 #   make test-broker    a real Celery worker on Redis   (REDIS_URL=redis://..., PG_URL=...)
@@ -46,8 +46,11 @@ migrate: .venv
 sample-data: migrate
 	$(PY) manage.py load_sample_data
 
+# The web server's address: make run PORT=8001 (or ADDR=0.0.0.0:8000 to listen beyond this host).
+PORT ?= 8000
+ADDR ?= 127.0.0.1:$(PORT)
 run: sample-data
-	exec $(PY) manage.py run_embedded
+	exec $(PY) manage.py run_embedded $(ADDR)
 
 test: .venv
 	$(UNSET_SERVICES) $(VENV)/bin/pytest $(PYTEST_ARGS)

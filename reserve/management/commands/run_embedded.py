@@ -153,30 +153,30 @@ class Command(BaseCommand):
         lines = [
             "",
             "State Digital Asset Fund back office (embedded mode) is running.",
-            f"  Admin (clerks):         {base}/admin/",
+            f"  Clerks, auditors (Django admin):  {base}/admin/",
         ]
         workflow = _url_if_routed("workflow:inbox")
         if workflow:
-            lines.append(f"  Workflow (approvers):   {base}{workflow}")
+            lines.append(f"  Approvers (workflow screens):     {base}{workflow}")
         lines += [
-            f"  API docs:               {base}/api/docs/",
-            f"  Background:             Celery worker + beat on {settings.CELERY_BROKER_URL}",
+            f"  Integrations (REST API docs):     {base}/api/docs/",
+            f"  Background:                       Celery worker + beat on {settings.CELERY_BROKER_URL}",
             "",
             f"Sample logins (password for all: {DEMO_PASSWORD}):",
-            f"  {ADMIN_USERNAME:<{width}}  superuser",
+            f"  {ADMIN_USERNAME:<{width}}  superuser (admin; no approval power)",
         ]
         for user in SAMPLE_USERS:
             notes = [user.role]
             if user.role in roles.APPROVER_ROLES:
-                notes.append("approver")
+                notes.append("approver: signs in at the workflow screens")
             if user.is_staff:
-                notes.append("admin access")
+                notes.append("signs in at the admin")
             lines.append(f"  {user.username:<{width}}  {', '.join(notes)}")
         if "demo_totp" in get_commands():
             lines += [
                 "",
-                "Approvers confirm decisions with a second factor: enrol an authenticator after "
-                "signing in, then get the current code with",
+                "The sample approvers already have an authenticator enrolled. A decision asks for",
+                "its current 6-digit code, which this prints (each code is accepted once):",
                 "  .venv/bin/python manage.py demo_totp <username>",
             ]
         lines += ["", "Press Ctrl-C to stop both.", ""]
