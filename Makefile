@@ -7,7 +7,7 @@
 #   make test-broker    a real Celery worker on Redis   (REDIS_URL=redis://..., PG_URL=...)
 #   make bench          the benchmark scripts in bench/ (BENCH_ARGS=...)
 #   make simulate       the random-operations simulation (SEED=... OPS=...)
-#   make lint           ruff and the import contracts (pyproject.toml, [tool.importlinter])
+#   make lint           ruff (checks and format) and the import contracts (pyproject.toml, [tool.importlinter])
 #   make fmt / migrate / sample-data
 
 SHELL := /bin/bash
@@ -70,6 +70,7 @@ test-broker: .venv
 
 lint: .venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 fmt: .venv

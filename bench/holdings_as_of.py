@@ -43,10 +43,14 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     asset = Asset.objects.create(symbol="BTC", name="Bitcoin", network="bitcoin", decimals=8)
-    wallets = [Wallet.objects.create(code=f"w{i}", name=f"W{i}", kind="cold_multisig", network="bitcoin") for i in range(5)]
+    wallets = [
+        Wallet.objects.create(code=f"w{i}", name=f"W{i}", kind="cold_multisig", network="bitcoin")
+        for i in range(5)
+    ]
     accounts = [
         Account.objects.create(wallet=w, category=c, asset=asset)
-        for w in wallets for c in ("custody:pending", "reserve:forfeited", "reserve:mined", "restricted")
+        for w in wallets
+        for c in ("custody:pending", "reserve:forfeited", "reserve:mined", "restricted")
     ]
     tz = timezone.get_current_timezone()
     start = dt.datetime(2025, 1, 1, 9, 0, tzinfo=tz)
@@ -64,7 +68,16 @@ def main() -> None:
             account = accounts[i % len(accounts)]
             moment = start + dt.timedelta(minutes=rng.randrange(days * 24 * 60))
             amount = rng.randint(1, 10**6)
-            batch.append(Posting(entry=entry, line=i + 1, account=account, amount=amount, balance_after=0, effective_at=moment))
+            batch.append(
+                Posting(
+                    entry=entry,
+                    line=i + 1,
+                    account=account,
+                    amount=amount,
+                    balance_after=0,
+                    effective_at=moment,
+                )
+            )
             key = (account.pk, timezone.localtime(moment, tz).date())
             per_day[key] = per_day.get(key, 0) + amount
             if len(batch) == 20_000:
@@ -86,8 +99,11 @@ def main() -> None:
 
     def naive():
         return dict(
-            Posting.objects.filter(effective_at__lte=end).order_by().values("account")
-            .annotate(s=ExactSum("amount")).values_list("account", "s")
+            Posting.objects.filter(effective_at__lte=end)
+            .order_by()
+            .values("account")
+            .annotate(s=ExactSum("amount"))
+            .values_list("account", "s")
         )
 
     def timed(fn):
@@ -102,8 +118,10 @@ def main() -> None:
     fast_result, fast_s = timed(fast)
     naive_result, naive_s = timed(naive)
     same = all(fast_result.get(k, 0) == v for k, v in naive_result.items())
-    print(f"holdings as of {as_of}: day balances {fast_s * 1000:.1f} ms, full scan {naive_s * 1000:.1f} ms, "
-          f"ratio {naive_s / fast_s:.1f}x faster, results equal: {same}")
+    print(
+        f"holdings as of {as_of}: day balances {fast_s * 1000:.1f} ms, full scan {naive_s * 1000:.1f} ms, "
+        f"ratio {naive_s / fast_s:.1f}x faster, results equal: {same}"
+    )
     if not same:
         sys.exit("results differ")
 

@@ -114,9 +114,7 @@ def bech32_decode(bech: str) -> tuple[str, list[int], Encoding]:
     if any(ord(x) < 33 or ord(x) > 126 for x in bech):
         raise AddressError(_("The address contains characters that are not allowed."))
     if bech.lower() != bech and bech.upper() != bech:
-        raise AddressError(
-            _("The address mixes upper-case and lower-case letters; use one case only.")
-        )
+        raise AddressError(_("The address mixes upper-case and lower-case letters; use one case only."))
     if len(bech) > BECH32_MAX_LENGTH:
         raise AddressError(_("The address is too long."))
     bech = bech.lower()
@@ -138,9 +136,7 @@ def bech32_decode(bech: str) -> tuple[str, list[int], Encoding]:
     data = [CHARSET.find(x) for x in bech[pos + 1 :]]
     spec = bech32_verify_checksum(hrp, data)
     if spec is None:
-        raise AddressError(
-            _("The address checksum does not match; check it for typing or copying errors.")
-        )
+        raise AddressError(_("The address checksum does not match; check it for typing or copying errors."))
     return hrp, data[:-6], spec
 
 
@@ -174,9 +170,7 @@ def decode_segwit(hrp: str, addr: str) -> tuple[int, bytes]:
     """
     hrpgot, data, spec = bech32_decode(addr)
     if hrpgot != hrp:
-        raise AddressError(
-            format_lazy(_("The address prefix must be '{expected}1'."), expected=hrp)
-        )
+        raise AddressError(format_lazy(_("The address prefix must be '{expected}1'."), expected=hrp))
     if not data:
         raise AddressError(_("The address has no witness version or program."))
     decoded = convertbits(data[1:], 5, 8, False)
@@ -238,9 +232,7 @@ def _base58check_payload(address: str) -> bytes:
     try:
         return base58.b58decode_check(address)
     except ValueError:
-        raise AddressError(
-            _("The address checksum does not match; check it for typing or copying errors.")
-        )
+        raise AddressError(_("The address checksum does not match; check it for typing or copying errors."))
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,9 +268,7 @@ def _ensure_spendable_only_by_key_holder(version: int, program: bytes) -> None:
 
 def _wrong_bitcoin_network(network: str) -> AddressError:
     if network == BITCOIN:
-        return AddressError(
-            _("This is a Bitcoin testnet address; this wallet is on Bitcoin mainnet.")
-        )
+        return AddressError(_("This is a Bitcoin testnet address; this wallet is on Bitcoin mainnet."))
     return AddressError(_("This is a Bitcoin mainnet address; this wallet is on Bitcoin testnet."))
 
 
@@ -315,8 +305,7 @@ def to_checksum_address(hex40: str) -> str:
     digits = digits.lower()
     digest = keccak.new(digest_bits=256, data=digits.encode("ascii")).hexdigest()
     return "0x" + "".join(
-        ch.upper() if ch.isalpha() and int(digest[i], 16) >= 8 else ch
-        for i, ch in enumerate(digits)
+        ch.upper() if ch.isalpha() and int(digest[i], 16) >= 8 else ch for i, ch in enumerate(digits)
     )
 
 
@@ -324,9 +313,7 @@ def _normalize_ethereum(address: str) -> str:
     if not _HEX_ADDRESS.match(address):
         if address.startswith("0X"):
             raise AddressError(_("Ethereum addresses start with a lower-case '0x'."))
-        raise AddressError(
-            _("An Ethereum address is '0x' followed by 40 hexadecimal digits (0-9, a-f).")
-        )
+        raise AddressError(_("An Ethereum address is '0x' followed by 40 hexadecimal digits (0-9, a-f)."))
     digits = address[2:]
     checksummed = to_checksum_address(digits)
     if digits == digits.lower() or digits == digits.upper():

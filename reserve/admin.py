@@ -618,6 +618,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 # --- Approval engine: proposals ------------------------------------------------------------------
 
+
 def may_propose(request) -> bool:
     """Whether the signed-in user may make requests from the admin: the engine's rule
     (:func:`reserve.approvals.access.may_make_requests`) for staff users."""
@@ -1072,7 +1073,6 @@ class GovernedSettingAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
 
 
 KindFilter = registry_filter(_("kind"), "kind", registered_kinds)
-
 
 
 class DecisionInline(ReadOnlyInline):

@@ -84,9 +84,7 @@ def parse_amount(text: object, decimals: int, *, allow_zero: bool = False) -> in
             raise AmountError(_("Amount must be a finite number."))
         if "e" in stripped.lower():
             raise AmountError(_("Amount must be written without an exponent."))
-        raise AmountError(
-            _("Enter a plain decimal number such as 12.345 (digits and one dot, no spaces).")
-        )
+        raise AmountError(_("Enter a plain decimal number such as 12.345 (digits and one dot, no spaces)."))
     integer, fraction = match.group("int"), match.group("frac") or ""
     if len(fraction) > decimals:
         raise AmountError(

@@ -71,7 +71,10 @@ def guard_sql(vendor: str, table: str) -> list[str]:
 
 def unguard_sql(vendor: str, table: str) -> list[str]:
     if vendor == "postgresql":
-        return [f"DROP TRIGGER IF EXISTS {table}_immutable ON {table};", f"DROP FUNCTION IF EXISTS {table}_immutable();"]
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_immutable ON {table};",
+            f"DROP FUNCTION IF EXISTS {table}_immutable();",
+        ]
     return [f"DROP TRIGGER IF EXISTS {table}_no_update;", f"DROP TRIGGER IF EXISTS {table}_no_delete;"]
 
 

@@ -51,7 +51,9 @@ def retry_on_conflict(fn):
             except OperationalError as exc:
                 if not is_retryable(exc):
                     raise
-                logger.warning("%s lost a database race (attempt %d/%d): %s", fn.__qualname__, attempt, ATTEMPTS, exc)
+                logger.warning(
+                    "%s lost a database race (attempt %d/%d): %s", fn.__qualname__, attempt, ATTEMPTS, exc
+                )
                 if attempt == ATTEMPTS:
                     raise ServiceBusy() from exc
                 time.sleep(0.05 * attempt + random.random() * 0.05)

@@ -43,8 +43,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 
 # Reserve reference data clerks maintain (wallets and their addresses; assets are admin-only).
 CLERK_RESERVE_WRITES = [
-    ("reserve", "add_wallet"), ("reserve", "change_wallet"),
-    ("reserve", "add_walletaddress"), ("reserve", "change_walletaddress"),
+    ("reserve", "add_wallet"),
+    ("reserve", "change_wallet"),
+    ("reserve", "add_walletaddress"),
+    ("reserve", "change_walletaddress"),
 ]
 ROLE_PERMISSIONS[INTAKE_CLERK] += CLERK_RESERVE_WRITES
 

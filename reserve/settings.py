@@ -254,7 +254,9 @@ _cache_url = env("CACHE_URL")
 if _cache_url:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
 elif PRODUCTION:
-    raise ImproperlyConfigured("CACHE_URL must be set when DJANGO_ENV=production (API throttling needs a shared cache)")
+    raise ImproperlyConfigured(
+        "CACHE_URL must be set when DJANGO_ENV=production (API throttling needs a shared cache)"
+    )
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -22,7 +22,9 @@ def revoke_memberships_of_deactivated(sender, instance, created, **kwargs) -> No
 
     if created or instance.is_active or not getattr(instance, "_was_active", False):
         return
-    memberships = list(ApproverMembership.objects.filter(user=instance, revoked_at__isnull=True).select_related("group"))
+    memberships = list(
+        ApproverMembership.objects.filter(user=instance, revoked_at__isnull=True).select_related("group")
+    )
     if not memberships:
         return
     now = timezone.now()
@@ -30,7 +32,8 @@ def revoke_memberships_of_deactivated(sender, instance, created, **kwargs) -> No
         membership.revoked_at = now
         membership.save(update_fields=["revoked_at"])
     record_event(
-        action="reserve.approvers.revoked_on_deactivation", subject=instance,
+        action="reserve.approvers.revoked_on_deactivation",
+        subject=instance,
         data={"groups": [m.group.name for m in memberships]},
     )
 
@@ -40,4 +43,6 @@ def connect() -> None:
 
     User = get_user_model()
     pre_save.connect(remember_active_flag, sender=User, dispatch_uid="reserve.remember_active_flag")
-    post_save.connect(revoke_memberships_of_deactivated, sender=User, dispatch_uid="reserve.revoke_on_deactivation")
+    post_save.connect(
+        revoke_memberships_of_deactivated, sender=User, dispatch_uid="reserve.revoke_on_deactivation"
+    )

@@ -81,7 +81,13 @@ def fund_in(db):
     """Bring ``units`` of an asset into a wallet's account from outside, opening a lot."""
 
     def bring(
-        wallet, asset, units, *, category="reserve:forfeited", label="Opening balance", actor=None,
+        wallet,
+        asset,
+        units,
+        *,
+        category="reserve:forfeited",
+        label="Opening balance",
+        actor=None,
         effective_at=FUNDED_AT,
     ):
         account = get_account(wallet=wallet, category=category, asset=asset)
@@ -119,16 +125,18 @@ class Team:
         self.outsider = UserFactory(username="outsider", roles=["Auditor"])
         self.root = UserFactory(username="root", is_staff=True, is_superuser=True)
         groups = {g.name: g for g in Group.objects.all()}
-        bootstrap_approvers(assignments=[
-            (self.custody1, groups["Custody officer"]),
-            (self.custody2, groups["Custody officer"]),
-            (self.custody3, groups["Custody officer"]),
-            (self.treasury1, groups["Treasury officer"]),
-            (self.treasury2, groups["Treasury officer"]),
-            (self.board1, groups["Board member"]),
-            (self.board2, groups["Board member"]),
-            (self.board3, groups["Board member"]),
-        ])
+        bootstrap_approvers(
+            assignments=[
+                (self.custody1, groups["Custody officer"]),
+                (self.custody2, groups["Custody officer"]),
+                (self.custody3, groups["Custody officer"]),
+                (self.treasury1, groups["Treasury officer"]),
+                (self.treasury2, groups["Treasury officer"]),
+                (self.board1, groups["Board member"]),
+                (self.board2, groups["Board member"]),
+                (self.board3, groups["Board member"]),
+            ]
+        )
 
 
 @pytest.fixture
@@ -144,8 +152,12 @@ def approve():
     def run(request, user, verdict="approve", comment="Checked against the evidence."):
         request.refresh_from_db()
         return decide(
-            request=request, approver=user, verdict=verdict, comment=comment,
-            digest=request.payload_digest, second_factor=True,
+            request=request,
+            approver=user,
+            verdict=verdict,
+            comment=comment,
+            digest=request.payload_digest,
+            second_factor=True,
         )
 
     return run

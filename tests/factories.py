@@ -49,7 +49,10 @@ def eth() -> Asset:
 
 def usdt() -> Asset:
     return AssetFactory(
-        symbol="USDT-TRC20", name="Tether USD (TRC-20)", network=Network.TRON, decimals=6,
+        symbol="USDT-TRC20",
+        name="Tether USD (TRC-20)",
+        network=Network.TRON,
+        decimals=6,
         contract_address="TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
     )
 

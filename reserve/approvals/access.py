@@ -45,8 +45,10 @@ def may_make_requests(user) -> bool:
 
 
 def reads_every_request(user) -> bool:
-    return user.is_authenticated and user.is_active and (
-        user.is_superuser or bool(_role_names(user) & set(READ_ALL_ROLES))
+    return (
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or bool(_role_names(user) & set(READ_ALL_ROLES)))
     )
 
 

@@ -48,7 +48,9 @@ class ApprovalError(ValidationError):
 
 def canonical_action(kind: str, payload: dict) -> str:
     """The action as the approvers approve it: canonical JSON (sorted keys, no spaces)."""
-    return json.dumps({"kind": kind, "payload": payload}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        {"kind": kind, "payload": payload}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def action_digest(kind: str, payload: dict) -> str:
@@ -117,7 +119,9 @@ def _assign(request: ApprovalRequest, decisions: list[Decision]) -> list[TierPro
     seats = [(tier, i) for tier in tiers for i in range(tier.required)]
     approver_ids = [d.approver_id for d in decisions]
     members: dict[int, set[int]] = {}
-    for user_id, group_id in active_memberships().filter(user_id__in=approver_ids).values_list("user_id", "group_id"):
+    for user_id, group_id in (
+        active_memberships().filter(user_id__in=approver_ids).values_list("user_id", "group_id")
+    ):
         members.setdefault(user_id, set()).add(group_id)
     seat_of: dict[int, int] = {}  # seat index -> user id
 
@@ -137,7 +141,9 @@ def _assign(request: ApprovalRequest, decisions: list[Decision]) -> list[TierPro
     for tier in tiers:
         seated = {seat_of[i] for i, (t, _n) in enumerate(seats) if t.pk == tier.pk and i in seat_of}
         filled = [names[user_id] for user_id in approver_ids if user_id in seated]
-        progress.append(TierProgress(group_name=tier.group.name, required=tier.required, approvers=tuple(filled)))
+        progress.append(
+            TierProgress(group_name=tier.group.name, required=tier.required, approvers=tuple(filled))
+        )
     return progress
 
 
@@ -145,7 +151,9 @@ def counting_approvals(request: ApprovalRequest) -> list[Decision]:
     """Approvals that count now: made on the current revision and digest, by an active user who
     is still an approver, and not by the maker unless the policy allows it."""
     qs = request.decisions.filter(
-        verdict=Verdict.APPROVE, revision=request.revision, digest=request.payload_digest,
+        verdict=Verdict.APPROVE,
+        revision=request.revision,
+        digest=request.payload_digest,
         approver__is_active=True,
     ).select_related("approver")
     if not request.policy.maker_may_approve:
@@ -183,7 +191,12 @@ def _facts_fields(facts: MatchFacts) -> dict:
 
 @retry_on_conflict
 def create_request(
-    *, kind: str, payload: dict, maker, comment: str = "", evidence: list | None = None,
+    *,
+    kind: str,
+    payload: dict,
+    maker,
+    comment: str = "",
+    evidence: list | None = None,
     idempotency_key: str | None = None,
 ) -> ApprovalRequest:
     """Make a request. Refused when the payload is invalid, the action could never execute,
@@ -192,8 +205,10 @@ def create_request(
         raise ApprovalError(_("Only an active, signed-in user can make a request."))
     if not may_make_requests(maker):
         raise ApprovalError(
-            _("Auditors read everything and change nothing: they cannot make requests. Requests are made by "
-              "clerks, approvers and integration clients."),
+            _(
+                "Auditors read everything and change nothing: they cannot make requests. Requests are made by "
+                "clerks, approvers and integration clients."
+            ),
             code="refused",
         )
     handler = _kind(kind)
@@ -210,16 +225,26 @@ def create_request(
     now = timezone.now()
     with transaction.atomic():
         request = ApprovalRequest(
-            kind=kind, title=handler.title(clean)[:255], maker=maker, created_at=now,
-            expires_at=now + policy.expires_after, payload=clean,
-            payload_digest=action_digest(kind, clean), evidence=evidence or [], comment=comment,
-            policy=policy, policy_version=policy.version, idempotency_key=idempotency_key or None,
+            kind=kind,
+            title=handler.title(clean)[:255],
+            maker=maker,
+            created_at=now,
+            expires_at=now + policy.expires_after,
+            payload=clean,
+            payload_digest=action_digest(kind, clean),
+            evidence=evidence or [],
+            comment=comment,
+            policy=policy,
+            policy_version=policy.version,
+            idempotency_key=idempotency_key or None,
             **_facts_fields(facts),
         )
         request._history_user = maker
         request.save()
         record_event(
-            action="reserve.request.created", actor=maker, subject=request,
+            action="reserve.request.created",
+            actor=maker,
+            subject=request,
             data={"kind": kind, "digest": request.payload_digest, "policy": policy.name, "payload": clean},
         )
     return request
@@ -252,7 +277,9 @@ def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: st
         locked._history_user = maker
         locked.save()
         record_event(
-            action="reserve.request.amended", actor=maker, subject=locked,
+            action="reserve.request.amended",
+            actor=maker,
+            subject=locked,
             data={"digest_before": before, "digest": locked.payload_digest, "revision": locked.revision},
         )
     return locked
@@ -273,12 +300,14 @@ def cancel_request(*, request: ApprovalRequest, maker) -> ApprovalRequest:
 def _ensure_open(request: ApprovalRequest, now: dt.datetime | None = None) -> None:
     if request.status != RequestStatus.PENDING:
         raise ApprovalError(
-            _("This request is %(status)s; it takes no more decisions.") % {"status": request.get_status_display().lower()},
+            _("This request is %(status)s; it takes no more decisions.")
+            % {"status": request.get_status_display().lower()},
             code="not_pending",
         )
     if (now or timezone.now()) >= request.expires_at:
         raise ApprovalError(
-            _("This request expired at %(when)s.") % {"when": timezone.localtime(request.expires_at)}, code="expired"
+            _("This request expired at %(when)s.") % {"when": timezone.localtime(request.expires_at)},
+            code="expired",
         )
 
 
@@ -294,8 +323,11 @@ def _still_governed_by(request: ApprovalRequest) -> bool:
     """The policy that matches the request's facts today is still the one it was made under
     (a stricter policy added in front of it since then takes the request away)."""
     facts = MatchFacts(
-        asset=request.asset, amount_units=request.amount_units, valuation=request.valuation,
-        source_category=request.source_category, destination_category=request.destination_category,
+        asset=request.asset,
+        amount_units=request.amount_units,
+        valuation=request.valuation,
+        source_category=request.source_category,
+        destination_category=request.destination_category,
     )
     try:
         return match_policy(request.kind, facts).pk == request.policy_id
@@ -305,7 +337,9 @@ def _still_governed_by(request: ApprovalRequest) -> bool:
 
 #: Refusal codes that mean the request's state is in the way (the caller may retry after
 #: reloading), as opposed to ``refused``: the caller may not do this at all.
-STATE_CONFLICTS = frozenset({"not_pending", "expired", "policy_changed", "digest_mismatch", "already_decided"})
+STATE_CONFLICTS = frozenset(
+    {"not_pending", "expired", "policy_changed", "digest_mismatch", "already_decided"}
+)
 
 
 def decision_refusal(request: ApprovalRequest, user, *, digest: str | None = None) -> ApprovalError | None:
@@ -335,14 +369,20 @@ def _check_decider(request: ApprovalRequest, user, *, digest: str) -> None:
         raise ApprovalError(
             _("You are not an approver in any group this request's policy requires."), code="refused"
         )
-    if request.policy.version != request.policy_version or not request.policy.is_active or not _still_governed_by(request):
+    if (
+        request.policy.version != request.policy_version
+        or not request.policy.is_active
+        or not _still_governed_by(request)
+    ):
         raise ApprovalError(
             _("The policy governing this request changed after it was made; the maker must make it again."),
             code="policy_changed",
         )
     if digest != request.payload_digest:
         raise ApprovalError(
-            _("The request changed after you opened it (digest mismatch). Reload it and review the action again."),
+            _(
+                "The request changed after you opened it (digest mismatch). Reload it and review the action again."
+            ),
             code="digest_mismatch",
         )
     if request.decisions.filter(approver=user, revision=request.revision).exists():
@@ -351,8 +391,14 @@ def _check_decider(request: ApprovalRequest, user, *, digest: str) -> None:
 
 @retry_on_conflict
 def decide(
-    *, request: ApprovalRequest, approver, verdict: str, comment: str = "", digest: str,
-    second_factor: bool, via: str = "screen",
+    *,
+    request: ApprovalRequest,
+    approver,
+    verdict: str,
+    comment: str = "",
+    digest: str,
+    second_factor: bool,
+    via: str = "screen",
 ) -> ApprovalRequest:
     """Record one decision. A rejection ends the request; the approval that completes the
     quorum executes the action in this same transaction (exactly once: the request row is
@@ -368,12 +414,20 @@ def decide(
         if locked.policy.requires_second_factor and not second_factor:
             raise ApprovalError(_("This decision needs a verified second factor."))
         Decision.objects.create(
-            request=locked, approver=approver, verdict=verdict, comment=comment, digest=digest,
-            revision=locked.revision, second_factor=second_factor, decided_at=timezone.now(), via=via,
+            request=locked,
+            approver=approver,
+            verdict=verdict,
+            comment=comment,
+            digest=digest,
+            revision=locked.revision,
+            second_factor=second_factor,
+            decided_at=timezone.now(),
+            via=via,
         )
         record_event(
             action=f"reserve.request.{'approved' if verdict == Verdict.APPROVE else 'rejected'}_by",
-            actor=approver, subject=locked,
+            actor=approver,
+            subject=locked,
             data={"digest": digest, "revision": locked.revision, "comment": comment, "via": via},
         )
         if verdict == Verdict.REJECT:
@@ -388,7 +442,9 @@ def _execute(request: ApprovalRequest, approver) -> None:
     recomputed = action_digest(request.kind, request.payload)
     if recomputed != request.payload_digest:
         raise ApprovalError(
-            _("The stored action does not match its digest; it was changed outside the application. Nothing was executed.")
+            _(
+                "The stored action does not match its digest; it was changed outside the application. Nothing was executed."
+            )
         )
     handler = _kind(request.kind)
     handler.check_executable(request.payload)
@@ -401,9 +457,12 @@ def _execute(request: ApprovalRequest, approver) -> None:
     request._history_user = approver
     request.save(update_fields=["status", "executed_at", "closed_at", "result"])
     record_event(
-        action="reserve.request.executed", actor=approver, subject=request,
+        action="reserve.request.executed",
+        actor=approver,
+        subject=request,
         data={
-            "digest": request.payload_digest, "result": result,
+            "digest": request.payload_digest,
+            "result": result,
             "quorum": {t.group_name: list(t.approvers) for t in progress},
         },
     )
@@ -413,7 +472,9 @@ def expire_requests(now: dt.datetime | None = None) -> int:
     """Close pending requests past their expiry. Safe to run any number of times."""
     now = now or timezone.now()
     expired = 0
-    for pk in ApprovalRequest.objects.filter(status=RequestStatus.PENDING, expires_at__lte=now).values_list("pk", flat=True):
+    for pk in ApprovalRequest.objects.filter(status=RequestStatus.PENDING, expires_at__lte=now).values_list(
+        "pk", flat=True
+    ):
         with transaction.atomic():
             locked = ApprovalRequest.objects.select_for_update().get(pk=pk)
             if locked.status == RequestStatus.PENDING and locked.expires_at <= now:
@@ -432,7 +493,13 @@ DEFAULT_POLICIES = [
     (10, "Policy changes", "reserve.policy_change", [(roles.BOARD_MEMBER, 2)], {}),
     (20, "Approver changes", "reserve.approver_change", [(roles.BOARD_MEMBER, 2)], {}),
     (30, "Governed settings", "reserve.setting_change", [(roles.BOARD_MEMBER, 2)], {}),
-    (40, "Allow-list changes", "reserve.allowlist_change", [(roles.TREASURY_OFFICER, 1), (roles.BOARD_MEMBER, 1)], {}),
+    (
+        40,
+        "Allow-list changes",
+        "reserve.allowlist_change",
+        [(roles.TREASURY_OFFICER, 1), (roles.BOARD_MEMBER, 1)],
+        {},
+    ),
     (50, "Disposals", "reserve.disposal", [(roles.TREASURY_OFFICER, 2), (roles.BOARD_MEMBER, 1)], {}),
     (60, "Transfers", "reserve.transfer", [(roles.CUSTODY_OFFICER, 2)], {}),
     (1000, "Everything else", "", [(roles.CUSTODY_OFFICER, 1), (roles.TREASURY_OFFICER, 1)], {}),
@@ -471,7 +538,10 @@ def bootstrap_approvers(*, assignments: list[tuple[object, object]], actor=None)
                 )
                 for position, (group_name, required) in enumerate(tiers, start=1):
                     PolicyTier.objects.create(
-                        policy=policy, position=position, group=Group.objects.get(name=group_name), required=required
+                        policy=policy,
+                        position=position,
+                        group=Group.objects.get(name=group_name),
+                        required=required,
                     )
         short = []
         for policy in ApprovalPolicy.objects.filter(is_active=True).prefetch_related("tiers__group"):
@@ -484,7 +554,8 @@ def bootstrap_approvers(*, assignments: list[tuple[object, object]], actor=None)
                 _("These approvers could not meet the policies: %(short)s.") % {"short": "; ".join(short)}
             )
         record_event(
-            action="reserve.approvers.bootstrapped", actor=actor,
+            action="reserve.approvers.bootstrapped",
+            actor=actor,
             data={"approvers": [f"{u.get_username()} in {g.name}" for u, g in assignments]},
         )
     return created

@@ -33,12 +33,21 @@ def _source(request) -> dict:
 def register_asset(
     *, symbol: str, name: str, network: str, decimals: int, contract_address: str = "", actor, request=None
 ) -> Asset:
-    asset = Asset(symbol=symbol, name=name, network=network, decimals=decimals, contract_address=contract_address)
+    asset = Asset(
+        symbol=symbol, name=name, network=network, decimals=decimals, contract_address=contract_address
+    )
     _saved(asset, actor=actor, request=request)
     record_event(
-        action="reserve.asset.registered", actor=actor, subject=asset,
-        data={"symbol": symbol, "network": network, "decimals": decimals, "contract_address": contract_address,
-              **_source(request)},
+        action="reserve.asset.registered",
+        actor=actor,
+        subject=asset,
+        data={
+            "symbol": symbol,
+            "network": network,
+            "decimals": decimals,
+            "contract_address": contract_address,
+            **_source(request),
+        },
     )
     return asset
 
@@ -68,16 +77,25 @@ def register_wallet(
     request=None,
 ) -> Wallet:
     """A new custody wallet with its receiving addresses ``[(address, label), ...]``."""
-    wallet = Wallet(code=code, name=name, kind=kind, network=network, custodian=custodian, description=description)
+    wallet = Wallet(
+        code=code, name=name, kind=kind, network=network, custodian=custodian, description=description
+    )
     _saved(wallet, actor=actor, request=request)
     added = [
         _add_address(wallet=wallet, address=address, label=label, actor=actor, request=request)
         for address, label in addresses
     ]
     record_event(
-        action="reserve.wallet.registered", actor=actor, subject=wallet,
-        data={"code": code, "kind": kind, "network": network, "addresses": [a.address for a in added],
-              **_source(request)},
+        action="reserve.wallet.registered",
+        actor=actor,
+        subject=wallet,
+        data={
+            "code": code,
+            "kind": kind,
+            "network": network,
+            "addresses": [a.address for a in added],
+            **_source(request),
+        },
     )
     return wallet
 
@@ -97,18 +115,24 @@ def deactivate_wallet(*, wallet: Wallet, actor, request=None) -> Wallet:
 
 def _add_address(*, wallet: Wallet, address: str, label: str, actor, request) -> WalletAddress:
     if not wallet.is_active:
-        raise ValidationError(_("Wallet %(code)s is deactivated; it takes no new address.") % {"code": wallet.code})
+        raise ValidationError(
+            _("Wallet %(code)s is deactivated; it takes no new address.") % {"code": wallet.code}
+        )
     row = WalletAddress(wallet=wallet, address=address, label=label)
     _saved(row, actor=actor, request=request)
     return row
 
 
 @transaction.atomic
-def add_wallet_address(*, wallet: Wallet, address: str, label: str = "", actor, request=None) -> WalletAddress:
+def add_wallet_address(
+    *, wallet: Wallet, address: str, label: str = "", actor, request=None
+) -> WalletAddress:
     wallet = Wallet.objects.select_for_update().get(pk=wallet.pk)
     row = _add_address(wallet=wallet, address=address, label=label, actor=actor, request=request)
     record_event(
-        action="reserve.wallet_address.added", actor=actor, subject=row,
+        action="reserve.wallet_address.added",
+        actor=actor,
+        subject=row,
         data={"wallet": wallet.code, "address": row.address, "label": label, **_source(request)},
     )
     return row
@@ -122,7 +146,9 @@ def deactivate_wallet_address(*, address: WalletAddress, actor, request=None) ->
     row.is_active = False
     _saved(row, actor=actor, request=request)
     record_event(
-        action="reserve.wallet_address.deactivated", actor=actor, subject=row,
+        action="reserve.wallet_address.deactivated",
+        actor=actor,
+        subject=row,
         data={"wallet": row.wallet.code, "address": row.address, **_source(request)},
     )
     return row

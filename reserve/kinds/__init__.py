@@ -95,12 +95,22 @@ def _wallet(payload: dict, field: str, errors: _Errors, asset: Asset | None) -> 
     if wallet is None:
         errors.add(field, _("No active custody wallet %(code)s.") % {"code": code})
     elif asset is not None and wallet.network != asset.network:
-        errors.add(field, _("Wallet %(code)s is not on the %(network)s network.") % {"code": code, "network": asset.network})
+        errors.add(
+            field,
+            _("Wallet %(code)s is not on the %(network)s network.")
+            % {"code": code, "network": asset.network},
+        )
     return wallet
 
 
 def _amount(
-    payload: dict, field: str, errors: _Errors, asset: Asset | None, *, required: bool = True, allow_zero: bool = False
+    payload: dict,
+    field: str,
+    errors: _Errors,
+    asset: Asset | None,
+    *,
+    required: bool = True,
+    allow_zero: bool = False,
 ) -> int | None:
     raw = payload.get(field)
     if raw in (None, ""):
@@ -130,7 +140,11 @@ def _account_label(wallet: Wallet | str, category: str) -> str:
 
 def _held_units(wallet: Wallet, category: str, asset: Asset) -> int:
     """A read: an account that does not exist yet holds nothing (and is not created here)."""
-    balance = Account.objects.filter(wallet=wallet, category=category, asset=asset).values_list("balance", flat=True).first()
+    balance = (
+        Account.objects.filter(wallet=wallet, category=category, asset=asset)
+        .values_list("balance", flat=True)
+        .first()
+    )
     return balance or 0
 
 
@@ -138,7 +152,9 @@ def _ensure_active(*, asset: Asset, wallets: list[Wallet]) -> None:
     """Re-checked at execution: a wallet or asset deactivated since the request was made (keys
     suspected compromised, say) receives and sends nothing."""
     if not Asset.objects.filter(pk=asset.pk, is_active=True).exists():
-        raise ValidationError({"asset": [_("Asset %(symbol)s has been deactivated.") % {"symbol": asset.symbol}]})
+        raise ValidationError(
+            {"asset": [_("Asset %(symbol)s has been deactivated.") % {"symbol": asset.symbol}]}
+        )
     for wallet in wallets:
         if not Wallet.objects.filter(pk=wallet.pk, is_active=True).exists():
             raise ValidationError(_("Wallet %(code)s has been deactivated.") % {"code": wallet.code})
@@ -155,8 +171,12 @@ def _cooling_off() -> dt.timedelta:
 def _young_destination_notices(wallet: Wallet) -> list[str]:
     ready = _destination_ready_at(wallet)
     if ready > timezone.now():
-        return [_("Wallet %(code)s or one of its addresses was registered recently; it can receive only from %(when)s (cooling-off).")
-                % {"code": wallet.code, "when": _local(ready)}]
+        return [
+            _(
+                "Wallet %(code)s or one of its addresses was registered recently; it can receive only from %(when)s (cooling-off)."
+            )
+            % {"code": wallet.code, "when": _local(ready)}
+        ]
     return []
 
 
@@ -172,10 +192,14 @@ def _destination_ready_at(wallet: Wallet) -> dt.datetime:
 def _ensure_destination_cooled_off(wallet: Wallet) -> None:
     ready = _destination_ready_at(wallet)
     if timezone.now() < ready:
-        raise ValidationError({"to_wallet": [
-            _("Wallet %(code)s or one of its addresses is in its cooling-off period until %(when)s.")
-            % {"code": wallet.code, "when": _local(ready)}
-        ]})
+        raise ValidationError(
+            {
+                "to_wallet": [
+                    _("Wallet %(code)s or one of its addresses is in its cooling-off period until %(when)s.")
+                    % {"code": wallet.code, "when": _local(ready)}
+                ]
+            }
+        )
 
 
 # --- transfers between custody wallets ----------------------------------------------------------
@@ -200,28 +224,40 @@ class TransferKind(RequestKind):
             errors.add("to_wallet", _("Source and destination are the same wallet."))
         errors.raise_if_any()
         return {
-            "asset": asset.symbol, "amount": asset.format(amount), "from_wallet": source.code,
-            "to_wallet": destination.code, "to_addresses": _destination_addresses(destination),
-            "category": category, "fee": asset.format(fee or 0),
+            "asset": asset.symbol,
+            "amount": asset.format(amount),
+            "from_wallet": source.code,
+            "to_wallet": destination.code,
+            "to_addresses": _destination_addresses(destination),
+            "category": category,
+            "fee": asset.format(fee or 0),
         }
 
     def title(self, payload: dict) -> str:
         return _("Transfer %(amount)s %(asset)s %(category)s from %(src)s to %(dst)s") % {
-            "amount": payload["amount"], "asset": payload["asset"], "category": payload["category"],
-            "src": payload["from_wallet"], "dst": payload["to_wallet"],
+            "amount": payload["amount"],
+            "asset": payload["asset"],
+            "category": payload["category"],
+            "src": payload["from_wallet"],
+            "dst": payload["to_wallet"],
         }
 
     def _parts(self, payload):
         asset = Asset.objects.get(symbol=payload["asset"])
         return (
-            asset, asset.parse(payload["amount"]), parse_amount(payload["fee"], asset.decimals, allow_zero=True),
-            Wallet.objects.get(code=payload["from_wallet"]), Wallet.objects.get(code=payload["to_wallet"]),
+            asset,
+            asset.parse(payload["amount"]),
+            parse_amount(payload["fee"], asset.decimals, allow_zero=True),
+            Wallet.objects.get(code=payload["from_wallet"]),
+            Wallet.objects.get(code=payload["to_wallet"]),
         )
 
     def match_facts(self, payload: dict) -> MatchFacts:
         asset, amount, fee, _s, _d = self._parts(payload)
         return MatchFacts(
-            asset=asset, amount_units=amount + fee, source_category=payload["category"],
+            asset=asset,
+            amount_units=amount + fee,
+            source_category=payload["category"],
             destination_category=payload["category"],
         )
 
@@ -238,9 +274,11 @@ class TransferKind(RequestKind):
     def notices(self, payload: dict) -> list[str]:
         destination = Wallet.objects.get(code=payload["to_wallet"])
         receiving = (
-            _("The units will be received on: %(addresses)s.") % {"addresses": ", ".join(payload["to_addresses"])}
+            _("The units will be received on: %(addresses)s.")
+            % {"addresses": ", ".join(payload["to_addresses"])}
             if payload["to_addresses"]
-            else _("Wallet %(code)s has no on-chain address (a custodian account).") % {"code": destination.code}
+            else _("Wallet %(code)s has no on-chain address (a custodian account).")
+            % {"code": destination.code}
         )
         return [receiving, *_young_destination_notices(destination)]
 
@@ -248,19 +286,33 @@ class TransferKind(RequestKind):
         asset, amount, fee, source, destination = self._parts(payload)
         _ensure_active(asset=asset, wallets=[source, destination])
         if _destination_addresses(destination) != payload["to_addresses"]:
-            raise ValidationError({"to_wallet": [
-                _("The receiving addresses of %(code)s changed since the request was made; make it again.")
-                % {"code": destination.code}
-            ]})
+            raise ValidationError(
+                {
+                    "to_wallet": [
+                        _(
+                            "The receiving addresses of %(code)s changed since the request was made; make it again."
+                        )
+                        % {"code": destination.code}
+                    ]
+                }
+            )
         _ensure_destination_cooled_off(destination)
         available = _held_units(source, payload["category"], asset)
         if available < amount + fee:
-            raise ValidationError({"amount": [
-                _("%(wallet)s holds %(available)s %(asset)s in %(category)s; %(needed)s needed.") % {
-                    "wallet": source.code, "available": asset.format(available), "asset": asset.symbol,
-                    "category": payload["category"], "needed": asset.format(amount + fee),
+            raise ValidationError(
+                {
+                    "amount": [
+                        _("%(wallet)s holds %(available)s %(asset)s in %(category)s; %(needed)s needed.")
+                        % {
+                            "wallet": source.code,
+                            "available": asset.format(available),
+                            "asset": asset.symbol,
+                            "category": payload["category"],
+                            "needed": asset.format(amount + fee),
+                        }
+                    ]
                 }
-            ]})
+            )
 
     def execute(self, *, request, payload: dict, actor) -> dict:
         asset, amount, fee, source, destination = self._parts(payload)
@@ -282,14 +334,20 @@ def _local(moment: dt.datetime) -> str:
 
 
 def usable_allowlisted(network: str, address: str, now: dt.datetime | None = None) -> AllowListedAddress:
-    entry = AllowListedAddress.objects.filter(network=network, address=address, removed_at__isnull=True).first()
+    entry = AllowListedAddress.objects.filter(
+        network=network, address=address, removed_at__isnull=True
+    ).first()
     if entry is None:
         raise ValidationError({"to_address": [_("This address is not on the allow-list.")]})
     if (now or timezone.now()) < entry.usable_from:
-        raise ValidationError({"to_address": [
-            _("This allow-listed address is in its cooling-off period until %(when)s.")
-            % {"when": _local(entry.usable_from)}
-        ]})
+        raise ValidationError(
+            {
+                "to_address": [
+                    _("This allow-listed address is in its cooling-off period until %(when)s.")
+                    % {"when": _local(entry.usable_from)}
+                ]
+            }
+        )
     return entry
 
 
@@ -316,27 +374,38 @@ class DisposalKind(RequestKind):
                 errors.add("to_address", str(exc))
         errors.raise_if_any()
         return {
-            "asset": asset.symbol, "amount": asset.format(amount), "from_wallet": source.code,
-            "category": category, "to_address": address,
+            "asset": asset.symbol,
+            "amount": asset.format(amount),
+            "from_wallet": source.code,
+            "category": category,
+            "to_address": address,
         }
 
     def title(self, payload: dict) -> str:
         return _("Dispose of %(amount)s %(asset)s from %(src)s to %(address)s") % {
-            "amount": payload["amount"], "asset": payload["asset"], "src": payload["from_wallet"],
+            "amount": payload["amount"],
+            "asset": payload["asset"],
+            "src": payload["from_wallet"],
             "address": payload["to_address"],
         }
 
     def match_facts(self, payload: dict) -> MatchFacts:
         asset = Asset.objects.get(symbol=payload["asset"])
         return MatchFacts(
-            asset=asset, amount_units=asset.parse(payload["amount"]), source_category=payload["category"],
+            asset=asset,
+            amount_units=asset.parse(payload["amount"]),
+            source_category=payload["category"],
             destination_category=Category.DISPOSED,
         )
 
     def ledger_effect(self, payload: dict) -> list[EffectLine]:
         return [
-            EffectLine(_account_label(payload["from_wallet"], payload["category"]), payload["amount"], "debit"),
-            EffectLine(_account_label(payload["from_wallet"], Category.DISPOSED), payload["amount"], "credit"),
+            EffectLine(
+                _account_label(payload["from_wallet"], payload["category"]), payload["amount"], "debit"
+            ),
+            EffectLine(
+                _account_label(payload["from_wallet"], Category.DISPOSED), payload["amount"], "credit"
+            ),
         ]
 
     def notices(self, payload: dict) -> list[str]:
@@ -347,10 +416,18 @@ class DisposalKind(RequestKind):
         if entry is None:
             return [_("The destination is not on the allow-list: this request cannot execute.")]
         if entry.usable_from > timezone.now():
-            return [_("The destination “%(label)s” is in its cooling-off period until %(when)s; the request cannot execute before then.")
-                    % {"label": entry.label, "when": _local(entry.usable_from)}]
-        return [_("The destination “%(label)s” has been allow-listed since %(added)s; its cooling-off period ended %(when)s.")
-                % {"label": entry.label, "added": _local(entry.added_at), "when": _local(entry.usable_from)}]
+            return [
+                _(
+                    "The destination “%(label)s” is in its cooling-off period until %(when)s; the request cannot execute before then."
+                )
+                % {"label": entry.label, "when": _local(entry.usable_from)}
+            ]
+        return [
+            _(
+                "The destination “%(label)s” has been allow-listed since %(added)s; its cooling-off period ended %(when)s."
+            )
+            % {"label": entry.label, "added": _local(entry.added_at), "when": _local(entry.usable_from)}
+        ]
 
     def check_executable(self, payload: dict) -> None:
         asset = Asset.objects.get(symbol=payload["asset"])
@@ -360,14 +437,30 @@ class DisposalKind(RequestKind):
         amount = asset.parse(payload["amount"])
         free = sum(
             Lot.objects.filter(
-                account__wallet=wallet, account__category=payload["category"], account__asset=asset, remaining__gt=0
-            ).exclude(restriction=NO_SALE).values_list("remaining", flat=True)
+                account__wallet=wallet,
+                account__category=payload["category"],
+                account__asset=asset,
+                remaining__gt=0,
+            )
+            .exclude(restriction=NO_SALE)
+            .values_list("remaining", flat=True)
         )
         if free < amount:
-            raise ValidationError({"amount": [
-                _("Only %(free)s %(asset)s in %(wallet)s / %(category)s may be sold (the rest is under a no-sale restriction or absent).")
-                % {"free": asset.format(free), "asset": asset.symbol, "wallet": wallet.code, "category": payload["category"]}
-            ]})
+            raise ValidationError(
+                {
+                    "amount": [
+                        _(
+                            "Only %(free)s %(asset)s in %(wallet)s / %(category)s may be sold (the rest is under a no-sale restriction or absent)."
+                        )
+                        % {
+                            "free": asset.format(free),
+                            "asset": asset.symbol,
+                            "wallet": wallet.code,
+                            "category": payload["category"],
+                        }
+                    ]
+                }
+            )
 
     def execute(self, *, request, payload: dict, actor) -> dict:
         asset = Asset.objects.get(symbol=payload["asset"])
@@ -379,7 +472,9 @@ class DisposalKind(RequestKind):
                 Line(get_account(wallet=wallet, category=payload["category"], asset=asset), -amount),
                 Line(get_account(wallet=wallet, category=Category.DISPOSED, asset=asset), amount),
             ],
-            actor=actor, source=request, memo=request.title,
+            actor=actor,
+            source=request,
+            memo=request.title,
         )
         return {"entry": entry.number, "to_address": payload["to_address"]}
 
@@ -413,8 +508,12 @@ class OpeningBalanceKind(RequestKind):
                     errors.add("effective_date", _("An opening balance cannot be dated in the future."))
         errors.raise_if_any()
         clean = {
-            "asset": asset.symbol, "amount": asset.format(amount), "wallet": wallet.code,
-            "category": category, "origin": origin, "restriction": restriction,
+            "asset": asset.symbol,
+            "amount": asset.format(amount),
+            "wallet": wallet.code,
+            "category": category,
+            "origin": origin,
+            "restriction": restriction,
         }
         if effective_date:
             clean["effective_date"] = effective_date
@@ -426,12 +525,17 @@ class OpeningBalanceKind(RequestKind):
     def match_facts(self, payload: dict) -> MatchFacts:
         asset = Asset.objects.get(symbol=payload["asset"])
         return MatchFacts(
-            asset=asset, amount_units=asset.parse(payload["amount"]), source_category=Category.EXTERNAL,
+            asset=asset,
+            amount_units=asset.parse(payload["amount"]),
+            source_category=Category.EXTERNAL,
             destination_category=payload["category"],
         )
 
     def check_executable(self, payload: dict) -> None:
-        _ensure_active(asset=Asset.objects.get(symbol=payload["asset"]), wallets=[Wallet.objects.get(code=payload["wallet"])])
+        _ensure_active(
+            asset=Asset.objects.get(symbol=payload["asset"]),
+            wallets=[Wallet.objects.get(code=payload["wallet"])],
+        )
 
     def ledger_effect(self, payload: dict) -> list[EffectLine]:
         return [
@@ -458,10 +562,14 @@ class OpeningBalanceKind(RequestKind):
                 Line(get_account(wallet=wallet, category=payload["category"], asset=asset), amount),
             ],
             origin=Origin(
-                kind=OPENING_BALANCE.code, label=payload["origin"], document=request,
+                kind=OPENING_BALANCE.code,
+                label=payload["origin"],
+                document=request,
                 restriction=payload["restriction"],
             ),
-            actor=actor, source=request, memo=request.title,
+            actor=actor,
+            source=request,
+            memo=request.title,
             effective_at=self._effective_at(payload),
         )
         return {"entry": entry.number}
@@ -511,7 +619,9 @@ class ReversalKind(RequestKind):
     def ledger_effect(self, payload: dict) -> list[EffectLine]:
         entry = JournalEntry.objects.get(number=payload["entry"])
         return [
-            EffectLine(str(p.account), p.account.asset.format(abs(p.amount)), "credit" if p.amount < 0 else "debit")
+            EffectLine(
+                str(p.account), p.account.asset.format(abs(p.amount)), "credit" if p.amount < 0 else "debit"
+            )
             for p in entry.postings.select_related("account__asset", "account__wallet")
         ]
 
@@ -550,7 +660,13 @@ class AllowListChangeKind(RequestKind):
         label = _text(payload, "label", errors, required=action == "add", max_length=120)
         counterparty = _text(payload, "counterparty", errors, required=False, max_length=200)
         errors.raise_if_any()
-        return {"action": action, "network": network, "address": address, "label": label, "counterparty": counterparty}
+        return {
+            "action": action,
+            "network": network,
+            "address": address,
+            "label": label,
+            "counterparty": counterparty,
+        }
 
     def title(self, payload: dict) -> str:
         if payload["action"] == "add":
@@ -561,7 +677,10 @@ class AllowListChangeKind(RequestKind):
         if payload["action"] != "add":
             return []
         hours = governed_value(ALLOWLIST_COOLING_OFF_HOURS)
-        return [_("Once approved, the address can be used only after a cooling-off period of %(hours)d hours.") % {"hours": hours}]
+        return [
+            _("Once approved, the address can be used only after a cooling-off period of %(hours)d hours.")
+            % {"hours": hours}
+        ]
 
     def check_executable(self, payload: dict) -> None:
         active = AllowListedAddress.objects.filter(
@@ -577,8 +696,12 @@ class AllowListChangeKind(RequestKind):
         if payload["action"] == "add":
             hours = governed_value(ALLOWLIST_COOLING_OFF_HOURS)
             entry = AllowListedAddress.objects.create(
-                network=payload["network"], address=payload["address"], label=payload["label"],
-                counterparty=payload["counterparty"], added_at=now, usable_from=now + dt.timedelta(hours=hours),
+                network=payload["network"],
+                address=payload["address"],
+                label=payload["label"],
+                counterparty=payload["counterparty"],
+                added_at=now,
+                usable_from=now + dt.timedelta(hours=hours),
                 added_by_request=request,
             )
             return {"allowlist_id": entry.pk, "usable_from": entry.usable_from.isoformat()}
@@ -614,9 +737,22 @@ class PolicyChangeKind(RequestKind):
     slug = "policy-changes"
 
     FIELDS = (
-        "name", "priority", "is_active", "kind", "asset", "min_amount", "max_amount",
-        "valuation_currency", "min_valuation", "max_valuation", "source_category",
-        "destination_category", "maker_may_approve", "expires_after_hours", "requires_second_factor", "tiers",
+        "name",
+        "priority",
+        "is_active",
+        "kind",
+        "asset",
+        "min_amount",
+        "max_amount",
+        "valuation_currency",
+        "min_valuation",
+        "max_valuation",
+        "source_category",
+        "destination_category",
+        "maker_may_approve",
+        "expires_after_hours",
+        "requires_second_factor",
+        "tiers",
     )
 
     def clean_payload(self, payload: dict) -> dict:
@@ -650,17 +786,27 @@ class PolicyChangeKind(RequestKind):
                     raise InvalidOperation
                 valuations[field] = str(value.quantize(Decimal("0.01")))
             except InvalidOperation:
-                errors.add(field, _("A non-negative amount written as a string, such as \"1000000.00\"."))
+                errors.add(field, _('A non-negative amount written as a string, such as "1000000.00".'))
         categories = [c.value for c in Category]
-        source_category = _category(payload, "source_category", errors, categories) if payload.get("source_category") else ""
+        source_category = (
+            _category(payload, "source_category", errors, categories)
+            if payload.get("source_category")
+            else ""
+        )
         destination_category = (
-            _category(payload, "destination_category", errors, categories) if payload.get("destination_category") else ""
+            _category(payload, "destination_category", errors, categories)
+            if payload.get("destination_category")
+            else ""
         )
         hours = payload.get("expires_after_hours")
         if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= 24 * 90:
             errors.add("expires_after_hours", _("Between 1 and 2160 hours."))
         flags = {}
-        for flag, default in (("is_active", True), ("maker_may_approve", False), ("requires_second_factor", True)):
+        for flag, default in (
+            ("is_active", True),
+            ("maker_may_approve", False),
+            ("requires_second_factor", True),
+        ):
             value = payload.get(flag, default)
             if not isinstance(value, bool):
                 errors.add(flag, _("true or false."))
@@ -672,39 +818,56 @@ class PolicyChangeKind(RequestKind):
             raw_tiers = []
         for index, tier in enumerate(raw_tiers):
             if not isinstance(tier, dict):
-                errors.add("tiers", _("Each tier is {\"group\": ..., \"required\": M}."))
+                errors.add("tiers", _('Each tier is {"group": ..., "required": M}.'))
                 continue
             group = _approver_group(str(tier.get("group", "")), errors, "tiers")
             required = tier.get("required")
             if not isinstance(required, int) or isinstance(required, bool) or required < 1:
-                errors.add("tiers", _("Tier %(n)d: required approvals is a whole number from 1.") % {"n": index + 1})
+                errors.add(
+                    "tiers", _("Tier %(n)d: required approvals is a whole number from 1.") % {"n": index + 1}
+                )
                 continue
             if group is not None:
                 tiers.append({"group": group.name, "required": required})
         total = sum(t["required"] for t in tiers)
         if tiers and total < 2:
-            errors.add("tiers", _("At least two distinct approvers in all: one person can never decide alone."))
+            errors.add(
+                "tiers", _("At least two distinct approvers in all: one person can never decide alone.")
+            )
         if flags["maker_may_approve"] and tiers and total < 3:
             errors.add(
                 "maker_may_approve",
-                _("When the maker may approve, the tiers must need at least three approvers, so that two others always decide too."),
+                _(
+                    "When the maker may approve, the tiers must need at least three approvers, so that two others always decide too."
+                ),
             )
         for tier in tiers:
             group = Group.objects.get(name=tier["group"])
             available = _active_approvers(group)
             if tier["required"] > available:
-                errors.add("tiers", _(
-                    "%(group)s has %(available)d active approvers; a tier needing %(required)d could never be met."
-                ) % {"group": group.name, "available": available, "required": tier["required"]})
+                errors.add(
+                    "tiers",
+                    _(
+                        "%(group)s has %(available)d active approvers; a tier needing %(required)d could never be met."
+                    )
+                    % {"group": group.name, "available": available, "required": tier["required"]},
+                )
         errors.raise_if_any()
         return {
-            "policy": policy_id, "name": name, "priority": priority, "kind": kind,
+            "policy": policy_id,
+            "name": name,
+            "priority": priority,
+            "kind": kind,
             "asset": asset.symbol if asset else "",
             "min_amount": asset.format(min_amount) if min_amount is not None else "",
             "max_amount": asset.format(max_amount) if max_amount is not None else "",
-            "valuation_currency": "USD", **valuations,
-            "source_category": source_category, "destination_category": destination_category,
-            "expires_after_hours": hours, **flags, "tiers": tiers,
+            "valuation_currency": "USD",
+            **valuations,
+            "source_category": source_category,
+            "destination_category": destination_category,
+            "expires_after_hours": hours,
+            **flags,
+            "tiers": tiers,
         }
 
     def title(self, payload: dict) -> str:
@@ -713,9 +876,18 @@ class PolicyChangeKind(RequestKind):
         return _("Change approval policy “%(name)s”") % payload
 
     def check_executable(self, payload: dict) -> None:
-        clash = ApprovalPolicy.objects.filter(priority=payload["priority"]).exclude(pk=payload["policy"]).first()
+        clash = (
+            ApprovalPolicy.objects.filter(priority=payload["priority"]).exclude(pk=payload["policy"]).first()
+        )
         if clash is not None:
-            raise ValidationError({"priority": [_("Priority %(p)d is taken by “%(name)s”.") % {"p": payload["priority"], "name": clash.name}]})
+            raise ValidationError(
+                {
+                    "priority": [
+                        _("Priority %(p)d is taken by “%(name)s”.")
+                        % {"p": payload["priority"], "name": clash.name}
+                    ]
+                }
+            )
         clash = ApprovalPolicy.objects.filter(name=payload["name"]).exclude(pk=payload["policy"]).first()
         if clash is not None:
             raise ValidationError({"name": [_("Another policy has this name.")]})
@@ -723,14 +895,18 @@ class PolicyChangeKind(RequestKind):
     def execute(self, *, request, payload: dict, actor) -> dict:
         asset = Asset.objects.get(symbol=payload["asset"]) if payload["asset"] else None
         values = {
-            "name": payload["name"], "priority": payload["priority"], "is_active": payload["is_active"],
-            "kind": payload["kind"], "asset": asset,
+            "name": payload["name"],
+            "priority": payload["priority"],
+            "is_active": payload["is_active"],
+            "kind": payload["kind"],
+            "asset": asset,
             "min_units": asset.parse(payload["min_amount"]) if asset and payload["min_amount"] else None,
             "max_units": asset.parse(payload["max_amount"]) if asset and payload["max_amount"] else None,
             "valuation_currency": payload["valuation_currency"],
             "min_valuation": Decimal(payload["min_valuation"]) if payload["min_valuation"] else None,
             "max_valuation": Decimal(payload["max_valuation"]) if payload["max_valuation"] else None,
-            "source_category": payload["source_category"], "destination_category": payload["destination_category"],
+            "source_category": payload["source_category"],
+            "destination_category": payload["destination_category"],
             "maker_may_approve": payload["maker_may_approve"],
             "expires_after": dt.timedelta(hours=payload["expires_after_hours"]),
             "requires_second_factor": payload["requires_second_factor"],
@@ -747,7 +923,10 @@ class PolicyChangeKind(RequestKind):
         PolicyTier.objects.filter(policy=policy).delete()
         for position, tier in enumerate(payload["tiers"], start=1):
             PolicyTier.objects.create(
-                policy=policy, position=position, group=Group.objects.get(name=tier["group"]), required=tier["required"]
+                policy=policy,
+                position=position,
+                group=Group.objects.get(name=tier["group"]),
+                required=tier["required"],
             )
         ensure_governance_possible()
         return {"policy": policy.pk, "version": policy.version}
@@ -763,7 +942,9 @@ def ensure_governance_possible() -> None:
         raise ValidationError(_("After this change no policy would govern policy changes; refused."))
     for tier in policy.tiers.select_related("group"):
         if _active_approvers(tier.group) < tier.required:
-            raise ValidationError(_("After this change policy changes could never again be approved; refused."))
+            raise ValidationError(
+                _("After this change policy changes could never again be approved; refused.")
+            )
 
 
 class ApproverChangeKind(RequestKind):
@@ -796,7 +977,9 @@ class ApproverChangeKind(RequestKind):
     def _user(payload: dict):
         user = User.objects.filter(pk=payload["user_id"], username=payload["user"]).first()
         if user is None:
-            raise ValidationError({"user": [_("This user was renamed or removed since the request was made.")]})
+            raise ValidationError(
+                {"user": [_("This user was renamed or removed since the request was made.")]}
+            )
         return user
 
     def check_executable(self, payload: dict) -> None:
@@ -813,19 +996,29 @@ class ApproverChangeKind(RequestKind):
         else:
             if not member:
                 raise ValidationError({"user": [_("Not an approver in this group.")]})
-            for tier in PolicyTier.objects.filter(group=group, policy__is_active=True).select_related("policy"):
+            for tier in PolicyTier.objects.filter(group=group, policy__is_active=True).select_related(
+                "policy"
+            ):
                 if _active_approvers(group, without=(user.pk, group.pk)) < tier.required:
-                    raise ValidationError({"user": [
-                        _("Without this approver, policy “%(policy)s” could never be met; change the policy first.")
-                        % {"policy": tier.policy.name}
-                    ]})
+                    raise ValidationError(
+                        {
+                            "user": [
+                                _(
+                                    "Without this approver, policy “%(policy)s” could never be met; change the policy first."
+                                )
+                                % {"policy": tier.policy.name}
+                            ]
+                        }
+                    )
 
     def execute(self, *, request, payload: dict, actor) -> dict:
         user = self._user(payload)
         group = Group.objects.get(name=payload["group"])
         now = timezone.now()
         if payload["action"] == "grant":
-            membership = ApproverMembership.objects.create(user=user, group=group, granted_at=now, granted_by_request=request)
+            membership = ApproverMembership.objects.create(
+                user=user, group=group, granted_at=now, granted_by_request=request
+            )
             user.groups.add(group)
         else:
             membership = ApproverMembership.objects.get(user=user, group=group, revoked_at__isnull=True)
@@ -848,8 +1041,12 @@ class SettingChangeKind(RequestKind):
         if key and spec is None:
             errors.add("key", _("Governed settings: %(keys)s.") % {"keys": ", ".join(KEYS)})
         value = payload.get("value")
-        if spec is not None and (not isinstance(value, int) or isinstance(value, bool) or not spec.minimum <= value <= spec.maximum):
-            errors.add("value", _("A whole number from %(lo)d to %(hi)d.") % {"lo": spec.minimum, "hi": spec.maximum})
+        if spec is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not spec.minimum <= value <= spec.maximum
+        ):
+            errors.add(
+                "value", _("A whole number from %(lo)d to %(hi)d.") % {"lo": spec.minimum, "hi": spec.maximum}
+            )
         errors.raise_if_any()
         return {"key": key, "value": value}
 
@@ -858,7 +1055,8 @@ class SettingChangeKind(RequestKind):
 
     def execute(self, *, request, payload: dict, actor) -> dict:
         GovernedSetting.objects.update_or_create(
-            key=payload["key"], defaults={"value": payload["value"], "changed_at": timezone.now(), "changed_by_request": request}
+            key=payload["key"],
+            defaults={"value": payload["value"], "changed_at": timezone.now(), "changed_by_request": request},
         )
         return payload
 
@@ -885,7 +1083,9 @@ class PeriodCloseKind(RequestKind):
         today = timezone.localdate()
         if (payload["year"], payload["month"]) >= (today.year, today.month):
             raise ValidationError({"month": [_("Only a month that has ended can be closed.")]})
-        if Period.objects.filter(year=payload["year"], month=payload["month"], closed_at__isnull=False).exists():
+        if Period.objects.filter(
+            year=payload["year"], month=payload["month"], closed_at__isnull=False
+        ).exists():
             raise ValidationError({"month": [_("This period is already closed.")]})
 
     def execute(self, *, request, payload: dict, actor) -> dict:
@@ -905,9 +1105,14 @@ class PeriodCloseKind(RequestKind):
 
 def register_reserve_kinds() -> None:
     for kind in (
-        TransferKind(), DisposalKind(), OpeningBalanceKind(), ReversalKind(), AllowListChangeKind(),
-        PolicyChangeKind(), ApproverChangeKind(), SettingChangeKind(), PeriodCloseKind(),
+        TransferKind(),
+        DisposalKind(),
+        OpeningBalanceKind(),
+        ReversalKind(),
+        AllowListChangeKind(),
+        PolicyChangeKind(),
+        ApproverChangeKind(),
+        SettingChangeKind(),
+        PeriodCloseKind(),
     ):
         register_kind(kind)
-
-

@@ -11,7 +11,9 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-_executing_request: contextvars.ContextVar[int | None] = contextvars.ContextVar("executing_request", default=None)
+_executing_request: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "executing_request", default=None
+)
 
 
 @contextlib.contextmanager

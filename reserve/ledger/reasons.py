@@ -40,7 +40,10 @@ def register_reason(
 ) -> Reason:
     existing = _REASONS.get(code)
     reason = Reason(
-        code=code, label=label, opens_lots=opens_lots, requires_approval=requires_approval,
+        code=code,
+        label=label,
+        opens_lots=opens_lots,
+        requires_approval=requires_approval,
         forbidden_restrictions=forbidden_restrictions,
     )
     if existing is not None and existing != reason:

@@ -107,7 +107,9 @@ def holdings_as_of(
         assets[account.asset_id] = account.asset
     return [
         Holding(asset=assets[asset_id], category=category, units=units)
-        for (asset_id, category), units in sorted(totals.items(), key=lambda kv: (assets[kv[0][0]].symbol, kv[0][1]))
+        for (asset_id, category), units in sorted(
+            totals.items(), key=lambda kv: (assets[kv[0][0]].symbol, kv[0][1])
+        )
         if units != 0
     ]
 
@@ -121,8 +123,12 @@ def lots_for(wallet: Wallet, asset: Asset) -> list[LotView]:
     )
     return [
         LotView(
-            lot=lot, category=lot.account.category, origin_kind=lot.origin_kind,
-            origin_label=lot.origin_label, restriction=lot.restriction, remaining=lot.remaining,
+            lot=lot,
+            category=lot.account.category,
+            origin_kind=lot.origin_kind,
+            origin_label=lot.origin_label,
+            restriction=lot.restriction,
+            remaining=lot.remaining,
             root_lot_id=lot.root_id or lot.pk,
         )
         for lot in lots

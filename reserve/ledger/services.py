@@ -91,9 +91,7 @@ def get_account(*, wallet: Wallet | None, category: str, asset: Asset) -> Accoun
         )
     try:
         with transaction.atomic():
-            account, _created = Account.objects.get_or_create(
-                wallet=wallet, category=category, asset=asset
-            )
+            account, _created = Account.objects.get_or_create(wallet=wallet, category=category, asset=asset)
     except IntegrityError:
         account = Account.objects.get(wallet=wallet, category=category, asset=asset)
     return account
@@ -108,11 +106,16 @@ def ensure_period_open(moment: dt.datetime) -> None:
     closes everything before it too)."""
     day = local_day(moment)
     latest = (
-        Period.objects.filter(closed_at__isnull=False).order_by("-year", "-month").values_list("year", "month").first()
+        Period.objects.filter(closed_at__isnull=False)
+        .order_by("-year", "-month")
+        .values_list("year", "month")
+        .first()
     )
     if latest is not None and (day.year, day.month) <= latest:
         raise LedgerError(
-            _("Period %(year)d-%(month)02d is closed (closed up to %(latest)s); entries dated in it are refused.")
+            _(
+                "Period %(year)d-%(month)02d is closed (closed up to %(latest)s); entries dated in it are refused."
+            )
             % {"year": day.year, "month": day.month, "latest": f"{latest[0]}-{latest[1]:02d}"}
         )
 
@@ -155,12 +158,17 @@ def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: i
     closings = [closing for _day, closing in rows]
     if all(row_day != day for row_day, _closing in rows):
         previous = (
-            AccountDay.objects.filter(account=account, day__lt=day).order_by("-day").values_list("closing", flat=True).first()
+            AccountDay.objects.filter(account=account, day__lt=day)
+            .order_by("-day")
+            .values_list("closing", flat=True)
+            .first()
         )
         closings.append(previous or 0)
     if min(closings) + amount < 0:
         raise LedgerError(
-            _("On %(day)s and later, %(account)s would fall below zero; a backdated outflow cannot take units the account did not hold then.")
+            _(
+                "On %(day)s and later, %(account)s would fall below zero; a backdated outflow cannot take units the account did not hold then."
+            )
             % {"day": day.isoformat(), "account": account}
         )
 
@@ -169,13 +177,18 @@ def _record_day(account: Account, day: dt.date, amount: int) -> None:
     row = AccountDay.objects.filter(account=account, day=day).first()
     if row is None:
         previous = (
-            AccountDay.objects.filter(account=account, day__lt=day).order_by("-day").values_list("closing", flat=True).first()
+            AccountDay.objects.filter(account=account, day__lt=day)
+            .order_by("-day")
+            .values_list("closing", flat=True)
+            .first()
         )
         AccountDay.objects.create(account=account, day=day, delta=amount, closing=(previous or 0) + amount)
     else:
         AccountDay.objects.filter(pk=row.pk).update(delta=row.delta + amount, closing=row.closing + amount)
     # A backdated entry moves every later closing balance of this account.
-    for later_id, closing in AccountDay.objects.filter(account=account, day__gt=day).values_list("id", "closing"):
+    for later_id, closing in AccountDay.objects.filter(account=account, day__gt=day).values_list(
+        "id", "closing"
+    ):
         AccountDay.objects.filter(pk=later_id).update(closing=closing + amount)
 
 
@@ -223,11 +236,18 @@ def _open_lots(
         take = min(piece.amount, needed)
         source = piece.lot
         Lot.objects.create(
-            account=line.account, opened_by=posting, parent=source, root_id=source.root_id or source.pk,
-            origin_kind=source.origin_kind, origin_label=source.origin_label,
-            origin_content_type_id=source.origin_content_type_id, origin_object_id=source.origin_object_id,
+            account=line.account,
+            opened_by=posting,
+            parent=source,
+            root_id=source.root_id or source.pk,
+            origin_kind=source.origin_kind,
+            origin_label=source.origin_label,
+            origin_content_type_id=source.origin_content_type_id,
+            origin_object_id=source.origin_object_id,
             restriction=source.restriction or line.restriction,
-            amount=take, remaining=take, opened_at=posting.effective_at,
+            amount=take,
+            remaining=take,
+            opened_at=posting.effective_at,
         )
         piece.amount -= take
         needed -= take
@@ -242,11 +262,16 @@ def _open_lots(
         )
     document = origin.document
     Lot.objects.create(
-        account=line.account, opened_by=posting, origin_kind=origin.kind, origin_label=origin.label[:255],
+        account=line.account,
+        opened_by=posting,
+        origin_kind=origin.kind,
+        origin_label=origin.label[:255],
         origin_content_type=ContentType.objects.get_for_model(document) if document is not None else None,
         origin_object_id=str(document.pk) if document is not None else "",
         restriction=origin.restriction or line.restriction,
-        amount=needed, remaining=needed, opened_at=posting.effective_at,
+        amount=needed,
+        remaining=needed,
+        opened_at=posting.effective_at,
     )
 
 
@@ -269,34 +294,61 @@ def post_entry(
     """
     try:
         return _post_once(
-            reason=reason, lines=lines, actor=actor, effective_at=effective_at, memo=memo,
-            source=source, origin=origin, idempotency_key=idempotency_key,
+            reason=reason,
+            lines=lines,
+            actor=actor,
+            effective_at=effective_at,
+            memo=memo,
+            source=source,
+            origin=origin,
+            idempotency_key=idempotency_key,
         )
     except IntegrityError:
         # Two calls with one idempotency key raced; the loser answers with the winner's entry.
         if not idempotency_key or not JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
             raise
         return _post_once(
-            reason=reason, lines=lines, actor=actor, effective_at=effective_at, memo=memo,
-            source=source, origin=origin, idempotency_key=idempotency_key,
+            reason=reason,
+            lines=lines,
+            actor=actor,
+            effective_at=effective_at,
+            memo=memo,
+            source=source,
+            origin=origin,
+            idempotency_key=idempotency_key,
         )
 
 
 def _post_once(*, reason, lines, actor, effective_at, memo, source, origin, idempotency_key) -> JournalEntry:
     return _post(
-        reason=reason, lines=lines, actor=actor, effective_at=effective_at, memo=memo,
-        source=source, origin=origin, idempotency_key=idempotency_key, reverses=None, plan=_Plan(),
+        reason=reason,
+        lines=lines,
+        actor=actor,
+        effective_at=effective_at,
+        memo=memo,
+        source=source,
+        origin=origin,
+        idempotency_key=idempotency_key,
+        reverses=None,
+        plan=_Plan(),
     )
 
 
 @retry_on_conflict
 def reverse_entry(
-    *, entry: JournalEntry, actor=None, memo: str = "", effective_at: dt.datetime | None = None,
-    source: models.Model | None = None, idempotency_key: str | None = None,
+    *,
+    entry: JournalEntry,
+    actor=None,
+    memo: str = "",
+    effective_at: dt.datetime | None = None,
+    source: models.Model | None = None,
+    idempotency_key: str | None = None,
 ) -> JournalEntry:
     """Post the exact opposite of ``entry``; lots come back to where they were taken from."""
     if entry.reverses_id is not None:
-        raise LedgerError(_("Entry %(number)s is itself a reversal; post a new entry instead.") % {"number": entry.number})
+        raise LedgerError(
+            _("Entry %(number)s is itself a reversal; post a new entry instead.") % {"number": entry.number}
+        )
     if JournalEntry.objects.filter(reverses=entry).exists():
         raise LedgerError(_("Entry %(number)s has already been reversed.") % {"number": entry.number})
     postings = list(entry.postings.select_related("account__asset", "account__wallet"))
@@ -310,9 +362,15 @@ def reverse_entry(
             ]
     lines = [Line(account=p.account, amount=-p.amount) for p in postings]
     return _post(
-        reason=REVERSAL.code, lines=lines, actor=actor, effective_at=effective_at,
+        reason=REVERSAL.code,
+        lines=lines,
+        actor=actor,
+        effective_at=effective_at,
         memo=memo or _("Reversal of %(number)s") % {"number": entry.number},
-        source=source or entry.source, origin=None, idempotency_key=idempotency_key, reverses=entry,
+        source=source or entry.source,
+        origin=None,
+        idempotency_key=idempotency_key,
+        reverses=entry,
         plan=plan,
     )
 
@@ -323,10 +381,9 @@ def _same_entry(entry: JournalEntry, *, reason: str, lines: Sequence[Line], sour
     if entry.reason != reason or entry.reverses_id != (reverses.pk if reverses is not None else None):
         return False
     if source is not None:
-        same_source = (
-            entry.source_content_type_id == ContentType.objects.get_for_model(source).pk
-            and entry.source_object_id == str(source.pk)
-        )
+        same_source = entry.source_content_type_id == ContentType.objects.get_for_model(
+            source
+        ).pk and entry.source_object_id == str(source.pk)
     else:
         same_source = entry.source_content_type_id is None
     stored = sorted(entry.postings.values_list("account_id", "amount"))
@@ -371,8 +428,10 @@ def _post(
         number = _next_number(year)
         accounts = {
             a.pk: a
-            for a in Account.objects.select_for_update(of=("self",)).select_related("asset", "wallet")
-            .filter(pk__in=[line.account.pk for line in lines]).order_by("pk")
+            for a in Account.objects.select_for_update(of=("self",))
+            .select_related("asset", "wallet")
+            .filter(pk__in=[line.account.pk for line in lines])
+            .order_by("pk")
         }
         new_balances: dict[int, int] = {}
         for line in lines:
@@ -392,9 +451,16 @@ def _post(
                 _ensure_history_stays_non_negative(account, local_day(effective_at), line.amount)
 
         entry = JournalEntry(
-            number=f"{year}-{number:06d}", year=year, sequence=number, effective_at=effective_at,
-            posted_at=now, posted_by=actor if actor is not None and actor.is_authenticated else None,
-            reason=reason, memo=memo, reverses=reverses, idempotency_key=idempotency_key or None,
+            number=f"{year}-{number:06d}",
+            year=year,
+            sequence=number,
+            effective_at=effective_at,
+            posted_at=now,
+            posted_by=actor if actor is not None and actor.is_authenticated else None,
+            reason=reason,
+            memo=memo,
+            reverses=reverses,
+            idempotency_key=idempotency_key or None,
             request_id=request_id,
         )
         if source is not None:
@@ -409,19 +475,28 @@ def _post(
         for index, line in enumerate(lines, start=1):
             account = accounts[line.account.pk]
             posting = Posting.objects.create(
-                entry=entry, line=index, account=account, amount=line.amount,
-                balance_after=new_balances[account.pk], effective_at=effective_at,
+                entry=entry,
+                line=index,
+                account=account,
+                amount=line.amount,
+                balance_after=new_balances[account.pk],
+                effective_at=effective_at,
             )
             Account.objects.filter(pk=account.pk).update(balance=new_balances[account.pk])
             account.balance = new_balances[account.pk]
             _record_day(account, day, line.amount)
-            postings.append((Line(account=account, amount=line.amount, restriction=line.restriction), posting))
+            postings.append(
+                (Line(account=account, amount=line.amount, restriction=line.restriction), posting)
+            )
 
         pools: dict[int, list[_Piece]] = defaultdict(list)
         for line, posting in postings:
             if line.amount < 0 and not line.account.may_go_negative:
                 pieces = _consume_lots(
-                    line.account, -line.amount, posting, plan.prefer_lots.get(line.account.pk, []),
+                    line.account,
+                    -line.amount,
+                    posting,
+                    plan.prefer_lots.get(line.account.pk, []),
                     plan.forbidden_restrictions,
                 )
                 pools[line.account.asset_id].extend(pieces)
@@ -436,9 +511,12 @@ def _post(
                 _open_lots(line, posting, pool, origin, reason_rule.opens_lots)
 
         record_event(
-            action="reserve.entry.posted", actor=actor, subject=entry,
+            action="reserve.entry.posted",
+            actor=actor,
+            subject=entry,
             data={
-                "number": entry.number, "reason": reason,
+                "number": entry.number,
+                "reason": reason,
                 "reverses": reverses.number if reverses is not None else None,
                 "postings": [
                     {"account": str(line.account), "amount": line.account.asset.format(line.amount)}

@@ -47,13 +47,17 @@ class LedgerReport:
 def _entries_balance() -> Check:
     check = Check("entries balance per asset")
     totals: dict[tuple[int, int], int] = defaultdict(int)
-    for entry_id, asset_id, amount in Posting.objects.values_list("entry_id", "account__asset_id", "amount").iterator():
+    for entry_id, asset_id, amount in Posting.objects.values_list(
+        "entry_id", "account__asset_id", "amount"
+    ).iterator():
         totals[(entry_id, asset_id)] += amount
     check.checked = len({entry_id for entry_id, _ in totals})
     for (entry_id, asset_id), total in totals.items():
         if total != 0:
             check.problems.append(f"entry id {entry_id} asset id {asset_id} sums to {total}")
-    empty = JournalEntry.objects.annotate(n=Count("postings")).filter(n__lt=2).values_list("number", flat=True)
+    empty = (
+        JournalEntry.objects.annotate(n=Count("postings")).filter(n__lt=2).values_list("number", flat=True)
+    )
     check.problems += [f"entry {number} has fewer than two postings" for number in empty]
     return check
 
@@ -61,7 +65,12 @@ def _entries_balance() -> Check:
 def _balances_equal_postings() -> tuple[Check, Check]:
     balance_check = Check("account balance = sum of postings")
     running_check = Check("posting balance_after = running sum")
-    sums = dict(Posting.objects.order_by().values("account").annotate(s=ExactSum("amount")).values_list("account", "s"))
+    sums = dict(
+        Posting.objects.order_by()
+        .values("account")
+        .annotate(s=ExactSum("amount"))
+        .values_list("account", "s")
+    )
     for account in Account.objects.select_related("asset", "wallet"):
         balance_check.checked += 1
         expected = sums.get(account.pk) or 0
@@ -71,12 +80,16 @@ def _balances_equal_postings() -> tuple[Check, Check]:
             balance_check.problems.append(f"{account}: negative balance {account.balance}")
     running: dict[int, int] = defaultdict(int)
     for account_id, amount, after, posting_id in (
-        Posting.objects.order_by("account_id", "id").values_list("account_id", "amount", "balance_after", "id").iterator()
+        Posting.objects.order_by("account_id", "id")
+        .values_list("account_id", "amount", "balance_after", "id")
+        .iterator()
     ):
         running[account_id] += amount
         running_check.checked += 1
         if running[account_id] != after:
-            running_check.problems.append(f"posting id {posting_id}: balance_after {after} != {running[account_id]}")
+            running_check.problems.append(
+                f"posting id {posting_id}: balance_after {after} != {running[account_id]}"
+            )
     return balance_check, running_check
 
 
@@ -85,10 +98,14 @@ def _days_consistent() -> Check:
 
     check = Check("daily closing balances = cumulative postings")
     per_day: dict[tuple[int, object], int] = defaultdict(int)
-    for account_id, amount, moment in Posting.objects.values_list("account_id", "amount", "effective_at").iterator():
+    for account_id, amount, moment in Posting.objects.values_list(
+        "account_id", "amount", "effective_at"
+    ).iterator():
         per_day[(account_id, timezone.localtime(moment).date())] += amount
     stored = defaultdict(list)
-    for row in AccountDay.objects.order_by("account_id", "day").values_list("account_id", "day", "delta", "closing"):
+    for row in AccountDay.objects.order_by("account_id", "day").values_list(
+        "account_id", "day", "delta", "closing"
+    ):
         stored[row[0]].append(row[1:])
     balances = dict(Account.objects.values_list("id", "balance"))
     expected_days = defaultdict(list)
@@ -111,16 +128,24 @@ def _days_consistent() -> Check:
 def _lots_cover_balances() -> tuple[Check, Check]:
     cover = Check("open lots cover each balance exactly")
     lot_check = Check("lot remaining = opened - taken")
-    lot_sums = dict(Lot.objects.order_by().values("account").annotate(s=ExactSum("remaining")).values_list("account", "s"))
+    lot_sums = dict(
+        Lot.objects.order_by().values("account").annotate(s=ExactSum("remaining")).values_list("account", "s")
+    )
     for account in Account.objects.exclude(category="external").select_related("asset", "wallet"):
         cover.checked += 1
         if (lot_sums.get(account.pk) or 0) != account.balance:
-            cover.problems.append(f"{account}: lots {lot_sums.get(account.pk) or 0} != balance {account.balance}")
-    taken = dict(LotMovement.objects.order_by().values("lot").annotate(s=ExactSum("amount")).values_list("lot", "s"))
+            cover.problems.append(
+                f"{account}: lots {lot_sums.get(account.pk) or 0} != balance {account.balance}"
+            )
+    taken = dict(
+        LotMovement.objects.order_by().values("lot").annotate(s=ExactSum("amount")).values_list("lot", "s")
+    )
     for lot_id, amount, remaining in Lot.objects.values_list("id", "amount", "remaining").iterator():
         lot_check.checked += 1
         if amount - (taken.get(lot_id) or 0) != remaining or remaining < 0:
-            lot_check.problems.append(f"lot {lot_id}: opened {amount}, taken {taken.get(lot_id) or 0}, remaining {remaining}")
+            lot_check.problems.append(
+                f"lot {lot_id}: opened {amount}, taken {taken.get(lot_id) or 0}, remaining {remaining}"
+            )
     return cover, lot_check
 
 
@@ -132,7 +157,9 @@ def _numbering_gapless() -> Check:
         if row["n"] != row["top"]:
             check.problems.append(f"{row['year']}: {row['n']} entries but highest number {row['top']}")
         if sequences.get(row["year"]) != row["top"]:
-            check.problems.append(f"{row['year']}: sequence at {sequences.get(row['year'])}, highest {row['top']}")
+            check.problems.append(
+                f"{row['year']}: sequence at {sequences.get(row['year'])}, highest {row['top']}"
+            )
     return check
 
 
@@ -152,7 +179,13 @@ def verify_ledger() -> LedgerReport:
     cover, lots = _lots_cover_balances()
     return LedgerReport(
         checks=[
-            _entries_balance(), balance, running, _days_consistent(), cover, lots,
-            _numbering_gapless(), _reversals_mirror(),
+            _entries_balance(),
+            balance,
+            running,
+            _days_consistent(),
+            cover,
+            lots,
+            _numbering_gapless(),
+            _reversals_mirror(),
         ]
     )

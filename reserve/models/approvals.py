@@ -28,7 +28,11 @@ class ApprovalPolicy(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     kind = models.CharField(_("request kind"), max_length=64, blank=True, help_text=_("Blank: any kind."))
     asset = models.ForeignKey(
-        Asset, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("asset"),
+        Asset,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("asset"),
         help_text=_("Blank: any asset."),
     )
     min_units = AmountField(_("from amount (smallest units)"), null=True, blank=True)
@@ -63,7 +67,9 @@ class ApprovalPolicy(models.Model):
 class PolicyTier(models.Model):
     policy = models.ForeignKey(ApprovalPolicy, on_delete=models.PROTECT, related_name="tiers")
     position = models.PositiveSmallIntegerField(_("position"))
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+", verbose_name=_("approver group"))
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, related_name="+", verbose_name=_("approver group")
+    )
     required = models.PositiveSmallIntegerField(_("approvals required (M)"))
     history = HistoricalRecords()
 
@@ -108,7 +114,8 @@ class ApproverMembership(models.Model):
         verbose_name_plural = _("approver memberships")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "group"], condition=Q(revoked_at__isnull=True),
+                fields=["user", "group"],
+                condition=Q(revoked_at__isnull=True),
                 name="one_active_membership_per_group",
             ),
         ]
@@ -128,12 +135,17 @@ class RequestStatus(models.TextChoices):
 class ApprovalRequest(models.Model):
     kind = models.CharField(_("kind"), max_length=64, db_index=True)
     status = models.CharField(
-        _("status"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING,
+        _("status"),
+        max_length=16,
+        choices=RequestStatus.choices,
+        default=RequestStatus.PENDING,
         db_index=True,
     )
     title = models.CharField(_("title"), max_length=255)
     maker = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requests_made",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requests_made",
         verbose_name=_("maker"),
     )
     created_at = models.DateTimeField(_("created at"))
@@ -224,7 +236,8 @@ class AllowListedAddress(models.Model):
         verbose_name_plural = _("allow-listed addresses")
         constraints = [
             models.UniqueConstraint(
-                fields=["network", "address"], condition=Q(removed_at__isnull=True),
+                fields=["network", "address"],
+                condition=Q(removed_at__isnull=True),
                 name="allowlist_one_active_entry",
             ),
         ]

@@ -43,7 +43,10 @@ class Asset(models.Model):
             changed = [f for f in self.FROZEN_FIELDS if stored and stored[f] != getattr(self, f)]
             if changed:
                 raise ValidationError(
-                    {f: _("This asset has ledger accounts; its %(field)s cannot change.") % {"field": f} for f in changed}
+                    {
+                        f: _("This asset has ledger accounts; its %(field)s cannot change.") % {"field": f}
+                        for f in changed
+                    }
                 )
         super().save(*args, **kwargs)
 
@@ -133,6 +136,8 @@ class WalletAddress(models.Model):
             self.address = normalize_address(self.network, self.address)
         except AddressError as exc:
             raise ValidationError({"address": str(exc)})
-        duplicate = WalletAddress.objects.filter(network=self.network, address=self.address).exclude(pk=self.pk)
+        duplicate = WalletAddress.objects.filter(network=self.network, address=self.address).exclude(
+            pk=self.pk
+        )
         if duplicate.exists():
             raise ValidationError({"address": _("This address is already recorded.")})

@@ -13,16 +13,22 @@ class ImmutableRowError(PermissionDenied):
 
 class ImmutableQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise ImmutableRowError(_("%(model)s rows are immutable and cannot be updated.") % {
-            "model": self.model._meta.verbose_name})
+        raise ImmutableRowError(
+            _("%(model)s rows are immutable and cannot be updated.")
+            % {"model": self.model._meta.verbose_name}
+        )
 
     def delete(self):
-        raise ImmutableRowError(_("%(model)s rows are immutable and cannot be deleted.") % {
-            "model": self.model._meta.verbose_name})
+        raise ImmutableRowError(
+            _("%(model)s rows are immutable and cannot be deleted.")
+            % {"model": self.model._meta.verbose_name}
+        )
 
     def bulk_update(self, objs, fields, batch_size=None):
-        raise ImmutableRowError(_("%(model)s rows are immutable and cannot be updated.") % {
-            "model": self.model._meta.verbose_name})
+        raise ImmutableRowError(
+            _("%(model)s rows are immutable and cannot be updated.")
+            % {"model": self.model._meta.verbose_name}
+        )
 
 
 class ImmutableModel(models.Model):

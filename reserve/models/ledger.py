@@ -45,7 +45,11 @@ class Account(models.Model):
     """
 
     wallet = models.ForeignKey(
-        Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts",
+        Wallet,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
         verbose_name=_("wallet"),
     )
     category = models.CharField(_("category"), max_length=32, choices=Category.choices)
@@ -111,27 +115,43 @@ class JournalEntry(ImmutableModel):
     effective_at = models.DateTimeField(_("effective at"), db_index=True)
     posted_at = models.DateTimeField(_("posted at"))
     posted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("posted by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("posted by"),
     )
     reason = models.CharField(_("reason"), max_length=64, db_index=True)
     memo = models.TextField(_("memo"), blank=True)
     source_content_type = models.ForeignKey(
-        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        ContentType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("source document type"),
     )
     source_object_id = models.CharField(_("source document id"), max_length=64, blank=True)
     source = GenericForeignKey("source_content_type", "source_object_id")
     reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
         verbose_name=_("reverses entry"),
     )
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=128, null=True, blank=True, unique=True
     )
     request = models.ForeignKey(
-        "reserve.ApprovalRequest", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="entries", verbose_name=_("approved by request"),
+        "reserve.ApprovalRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        verbose_name=_("approved by request"),
     )
     history = HistoricalRecords()
 
@@ -222,11 +242,19 @@ class Lot(models.Model):
         Posting, on_delete=models.PROTECT, related_name="opened_lots", verbose_name=_("opened by")
     )
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
         verbose_name=_("split from"),
     )
     root = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="descendants",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="descendants",
         verbose_name=_("original lot"),
     )
     origin_kind = models.CharField(_("origin kind"), max_length=64)
@@ -237,7 +265,9 @@ class Lot(models.Model):
     origin_object_id = models.CharField(max_length=64, blank=True)
     origin = GenericForeignKey("origin_content_type", "origin_object_id")
     restriction = models.CharField(
-        _("restriction"), max_length=32, blank=True,
+        _("restriction"),
+        max_length=32,
+        blank=True,
         help_text=_("A restriction such as no_sale stays with the units for life."),
     )
     amount = AmountField(_("amount opened"))
@@ -282,8 +312,12 @@ class Period(models.Model):
     month = models.PositiveSmallIntegerField(_("month"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("closed by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
     )
     history = HistoricalRecords()
 

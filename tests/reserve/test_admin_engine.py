@@ -506,7 +506,12 @@ def test_proposing_to_grant_approval_power_makes_a_request_and_grants_nothing_ye
 
     made = ApprovalRequest.objects.get()
     assert response.status_code == 302
-    assert made.payload == {"action": "grant", "user": "newcomer", "user_id": newcomer.pk, "group": "Custody officer"}
+    assert made.payload == {
+        "action": "grant",
+        "user": "newcomer",
+        "user_id": newcomer.pk,
+        "group": "Custody officer",
+    }
     assert not ApproverMembership.objects.filter(user=newcomer).exists()
     assert not newcomer.groups.exists()
 
@@ -530,7 +535,12 @@ def test_proposing_to_revoke_an_approver_uses_the_membership(maker_client, team)
 
     made = ApprovalRequest.objects.get()
     assert response.status_code == 302
-    assert made.payload == {"action": "revoke", "user": "custody3", "user_id": team.custody3.pk, "group": "Custody officer"}
+    assert made.payload == {
+        "action": "revoke",
+        "user": "custody3",
+        "user_id": team.custody3.pk,
+        "group": "Custody officer",
+    }
 
 
 def test_revoking_an_approver_a_policy_needs_is_refused_with_the_reason(maker_client, team):

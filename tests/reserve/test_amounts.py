@@ -72,7 +72,9 @@ class TestParseAmount:
     def test_format_round_trips(self):
         for units, decimals in [(1, 8), (123456789123456789012345678, 18), (0, 6), (-150, 2), (7, 0)]:
             text = format_amount(units, decimals)
-            assert format_amount(parse_amount(text.lstrip("-"), decimals, allow_zero=True), decimals) == text.lstrip("-")
+            assert format_amount(
+                parse_amount(text.lstrip("-"), decimals, allow_zero=True), decimals
+            ) == text.lstrip("-")
 
 
 @pytest.fixture
@@ -116,7 +118,16 @@ def test_100000_postings_of_1_wei_sum_exactly(ether, eth_wallet, fund_in):
     entry = post_entry(reason="test.move", lines=[Line(account, -1), Line(external, 1)])
     rows = []
     for i in range(100_000):
-        rows.append(Posting(entry=entry, line=10 + i, account=account, amount=1, balance_after=0, effective_at=entry.effective_at))
+        rows.append(
+            Posting(
+                entry=entry,
+                line=10 + i,
+                account=account,
+                amount=1,
+                balance_after=0,
+                effective_at=entry.effective_at,
+            )
+        )
     Posting.objects.bulk_create(rows, batch_size=5000)
     total = Posting.objects.filter(account=account, amount=1).aggregate(s=ExactSum("amount"))["s"]
     assert total == 100_000

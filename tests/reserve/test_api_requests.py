@@ -784,9 +784,14 @@ def test_a_decision_after_a_stricter_policy_took_the_request_away_is_a_conflict(
     from reserve.models import ApprovalPolicy, PolicyTier
 
     stricter = ApprovalPolicy.objects.create(
-        priority=5, name="Transfers need the board", kind="reserve.transfer", expires_after=dt.timedelta(days=7)
+        priority=5,
+        name="Transfers need the board",
+        kind="reserve.transfer",
+        expires_after=dt.timedelta(days=7),
     )
-    PolicyTier.objects.create(policy=stricter, position=1, group=Group.objects.get(name="Board member"), required=2)
+    PolicyTier.objects.create(
+        policy=stricter, position=1, group=Group.objects.get(name="Board member"), required=2
+    )
 
     assert_refused(custody1.decide(made["id"], digest=made["digest"]), 409, "policy_changed")
     assert not Decision.objects.exists()

@@ -44,8 +44,12 @@ def funded(asset, wallet, fund_in):
 
 def make_transfer(team, wallet, other_wallet, amount="1.25", **extra):
     payload = {
-        "asset": "BTC", "amount": amount, "from_wallet": wallet.code, "to_wallet": other_wallet.code,
-        "category": "reserve:forfeited", **extra,
+        "asset": "BTC",
+        "amount": amount,
+        "from_wallet": wallet.code,
+        "to_wallet": other_wallet.code,
+        "category": "reserve:forfeited",
+        **extra,
     }
     return create_request(kind="reserve.transfer", payload=payload, maker=team.maker)
 
@@ -58,7 +62,9 @@ def balances(wallet, other_wallet, asset):
 
 
 class TestTransfers:
-    def test_two_custody_officers_execute_a_transfer_once(self, team, funded, wallet, other_wallet, asset, approve):
+    def test_two_custody_officers_execute_a_transfer_once(
+        self, team, funded, wallet, other_wallet, asset, approve
+    ):
         request = make_transfer(team, wallet, other_wallet)
         assert request.payload["amount"] == "1.25000000"
         approve(request, team.custody1)
@@ -98,7 +104,9 @@ class TestTransfers:
             ("asset", "DOGE", "No active asset"),
         ],
     )
-    def test_it_refuses_bad_payloads_with_field_errors(self, team, funded, wallet, other_wallet, field, value, message):
+    def test_it_refuses_bad_payloads_with_field_errors(
+        self, team, funded, wallet, other_wallet, field, value, message
+    ):
         with pytest.raises(ValidationError) as exc:
             make_transfer(team, wallet, other_wallet, **{field: value})
         assert message in " ".join(exc.value.message_dict[field])
@@ -153,7 +161,9 @@ class TestRefusals:
             approve(request_, team.custody1, "reject", "  ")
 
     def test_it_refuses_approval_after_expiry(self, team, request_, approve):
-        ApprovalRequest.objects.filter(pk=request_.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+        ApprovalRequest.objects.filter(pk=request_.pk).update(
+            expires_at=timezone.now() - dt.timedelta(seconds=1)
+        )
         with pytest.raises(ApprovalError, match="expired"):
             approve(request_, team.custody1)
         assert expire_requests() == 1
@@ -164,20 +174,31 @@ class TestRefusals:
     def test_it_refuses_without_a_second_factor(self, team, request_):
         with pytest.raises(ApprovalError, match="second factor"):
             decide(
-                request=request_, approver=team.custody1, verdict="approve", digest=request_.payload_digest,
+                request=request_,
+                approver=team.custody1,
+                verdict="approve",
+                digest=request_.payload_digest,
                 second_factor=False,
             )
 
     def test_it_refuses_a_decision_on_a_stale_digest(self, team, request_):
         with pytest.raises(ApprovalError, match="digest mismatch"):
-            decide(request=request_, approver=team.custody1, verdict="approve", digest="0" * 64, second_factor=True)
+            decide(
+                request=request_,
+                approver=team.custody1,
+                verdict="approve",
+                digest="0" * 64,
+                second_factor=True,
+            )
 
     def test_a_request_no_policy_covers_is_refused(self, team, funded, wallet, other_wallet):
         ApprovalPolicy.objects.filter(kind__in=["reserve.transfer", ""]).update(is_active=False)
         with pytest.raises(ApprovalError, match="No approval policy"):
             make_transfer(team, wallet, other_wallet)
 
-    def test_a_deactivated_approver_stops_counting(self, team, request_, approve, wallet, other_wallet, asset):
+    def test_a_deactivated_approver_stops_counting(
+        self, team, request_, approve, wallet, other_wallet, asset
+    ):
         approve(request_, team.custody1)
         team.custody1.is_active = False
         team.custody1.save()
@@ -198,11 +219,14 @@ class TestRefusals:
 
 
 class TestDigest:
-    def test_amending_a_request_voids_the_decisions_so_far(self, team, funded, wallet, other_wallet, approve, asset):
+    def test_amending_a_request_voids_the_decisions_so_far(
+        self, team, funded, wallet, other_wallet, approve, asset
+    ):
         request = make_transfer(team, wallet, other_wallet)
         approve(request, team.custody1)
         amended = amend_request(
-            request=request, maker=team.maker,
+            request=request,
+            maker=team.maker,
             payload={**request.payload, "amount": "2"},
         )
         assert amended.revision == 2
@@ -224,7 +248,8 @@ class TestDigest:
             import json
 
             cursor.execute(
-                "UPDATE reserve_approvalrequest SET payload = %s WHERE id = %s", [json.dumps(tampered), request.pk]
+                "UPDATE reserve_approvalrequest SET payload = %s WHERE id = %s",
+                [json.dumps(tampered), request.pk],
             )
         with pytest.raises(ApprovalError, match="does not match its digest"):
             approve(request, team.custody2)
@@ -253,7 +278,13 @@ class TestAllowListAndDisposal:
     def dispose(self, team, wallet, amount="1", category="reserve:forfeited"):
         return create_request(
             kind="reserve.disposal",
-            payload={"asset": "BTC", "amount": amount, "from_wallet": wallet.code, "category": category, "to_address": BC1},
+            payload={
+                "asset": "BTC",
+                "amount": amount,
+                "from_wallet": wallet.code,
+                "category": category,
+                "to_address": BC1,
+            },
             maker=team.maker,
         )
 
@@ -269,7 +300,9 @@ class TestAllowListAndDisposal:
 
     def test_a_disposal_executes_after_the_cooling_off(self, team, funded, wallet, approve, asset):
         entry = self.allowlist(team, approve)
-        AllowListedAddress.objects.filter(pk=entry.pk).update(usable_from=timezone.now() - dt.timedelta(minutes=1))
+        AllowListedAddress.objects.filter(pk=entry.pk).update(
+            usable_from=timezone.now() - dt.timedelta(minutes=1)
+        )
         request = self.dispose(team, wallet)
         approve(request, team.treasury1)
         approve(request, team.treasury2)
@@ -298,8 +331,12 @@ class TestGovernance:
     def propose_policy(self, team, **changes):
         transfers = ApprovalPolicy.objects.get(name="Transfers")
         payload = {
-            "policy": transfers.pk, "name": "Transfers", "priority": transfers.priority, "kind": "reserve.transfer",
-            "expires_after_hours": 24, "tiers": [{"group": "Custody officer", "required": 1}, {"group": "Board member", "required": 1}],
+            "policy": transfers.pk,
+            "name": "Transfers",
+            "priority": transfers.priority,
+            "kind": "reserve.transfer",
+            "expires_after_hours": 24,
+            "tiers": [{"group": "Custody officer", "required": 1}, {"group": "Board member", "required": 1}],
             **changes,
         }
         return create_request(kind="reserve.policy_change", payload=payload, maker=team.maker)
@@ -315,7 +352,10 @@ class TestGovernance:
         assert request.status == RequestStatus.EXECUTED
         transfers = ApprovalPolicy.objects.get(name="Transfers")
         assert transfers.version == 2
-        assert [(t.group.name, t.required) for t in transfers.tiers.all()] == [("Custody officer", 1), ("Board member", 1)]
+        assert [(t.group.name, t.required) for t in transfers.tiers.all()] == [
+            ("Custody officer", 1),
+            ("Board member", 1),
+        ]
 
     def test_a_policy_where_one_person_decides_alone_is_refused(self, team):
         with pytest.raises(ValidationError, match="one person can never decide alone"):
@@ -338,7 +378,8 @@ class TestGovernance:
     def test_granting_approval_power_takes_a_board_quorum(self, team, approve):
         request = create_request(
             kind="reserve.approver_change",
-            payload={"action": "grant", "user": "outsider", "group": "Custody officer"}, maker=team.maker,
+            payload={"action": "grant", "user": "outsider", "group": "Custody officer"},
+            maker=team.maker,
         )
         approve(request, team.board1)
         assert not ApproverMembership.objects.filter(user=team.outsider).exists()
@@ -347,7 +388,8 @@ class TestGovernance:
 
     def test_revoking_an_approver_needed_by_a_policy_is_refused(self, team, approve):
         request = create_request(
-            kind="reserve.approver_change", payload={"action": "revoke", "user": "board2", "group": "Board member"},
+            kind="reserve.approver_change",
+            payload={"action": "revoke", "user": "board2", "group": "Board member"},
             maker=team.maker,
         )
         approve(request, team.board1)
@@ -355,7 +397,8 @@ class TestGovernance:
         assert not ApproverMembership.objects.filter(user=team.board2, revoked_at__isnull=True).exists()
         with pytest.raises(ValidationError, match="could never be met"):
             create_request(
-                kind="reserve.approver_change", payload={"action": "revoke", "user": "board3", "group": "Board member"},
+                kind="reserve.approver_change",
+                payload={"action": "revoke", "user": "board3", "group": "Board member"},
                 maker=team.maker,
             )
 
@@ -365,13 +408,16 @@ class TestGovernance:
 
     def test_the_cooling_off_period_changes_only_through_a_request(self, team, approve):
         request = create_request(
-            kind="reserve.setting_change", payload={"key": "allowlist_cooling_off_hours", "value": 72}, maker=team.maker
+            kind="reserve.setting_change",
+            payload={"key": "allowlist_cooling_off_hours", "value": 72},
+            maker=team.maker,
         )
         approve(request, team.board1)
         approve(request, team.board2)
         allow = create_request(
             kind="reserve.allowlist_change",
-            payload={"action": "add", "network": "bitcoin", "address": BC1, "label": "Exchange"}, maker=team.maker,
+            payload={"action": "add", "network": "bitcoin", "address": BC1, "label": "Exchange"},
+            maker=team.maker,
         )
         approve(allow, team.treasury1)
         approve(allow, team.board1)
@@ -395,7 +441,8 @@ class TestInboxAndAudit:
         approve(request, team.custody2)
         actions = list(
             AuditEvent.objects.filter(subject_object_id=str(request.pk), action__startswith="reserve.request")
-            .order_by("id").values_list("action", "actor__username")
+            .order_by("id")
+            .values_list("action", "actor__username")
         )
         assert actions == [
             ("reserve.request.created", "maker"),
@@ -410,7 +457,11 @@ class TestInboxAndAudit:
         request = make_transfer(team, wallet, other_wallet)
         approve(request, team.custody1)
         for sql in ("UPDATE reserve_decision SET verdict = 'reject'", "DELETE FROM reserve_decision"):
-            with pytest.raises(Exception, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
+            with (
+                pytest.raises(Exception, match="immutable"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
                 cursor.execute(sql)
         assert Decision.objects.get().verdict == "approve"
 
@@ -422,7 +473,9 @@ def test_accounts_are_untouched_by_refused_requests(team, funded, wallet, other_
     assert sorted(Account.objects.values_list("id", "balance")) == before
 
 
-def test_reactivating_a_deactivated_approver_does_not_restore_approval_power(team, funded, wallet, other_wallet, approve):
+def test_reactivating_a_deactivated_approver_does_not_restore_approval_power(
+    team, funded, wallet, other_wallet, approve
+):
     team.custody1.is_active = False
     team.custody1.save()
     team.custody1.is_active = True
@@ -437,7 +490,8 @@ def test_a_renamed_user_cannot_receive_a_grant_approved_for_another(team, approv
     from django.contrib.auth import get_user_model
 
     request = create_request(
-        kind="reserve.approver_change", payload={"action": "grant", "user": "outsider", "group": "Custody officer"},
+        kind="reserve.approver_change",
+        payload={"action": "grant", "user": "outsider", "group": "Custody officer"},
         maker=team.maker,
     )
     approve(request, team.board1)
@@ -472,8 +526,13 @@ def test_an_auditor_cannot_make_a_request_by_any_entry_point(team, funded, walle
     with pytest.raises(ApprovalError, match="Auditors read everything"):
         create_request(
             kind="reserve.transfer",
-            payload={"asset": "BTC", "amount": "1", "from_wallet": wallet.code, "to_wallet": other_wallet.code,
-                     "category": "reserve:forfeited"},
+            payload={
+                "asset": "BTC",
+                "amount": "1",
+                "from_wallet": wallet.code,
+                "to_wallet": other_wallet.code,
+                "category": "reserve:forfeited",
+            },
             maker=team.outsider,
         )
     assert not ApprovalRequest.objects.exists()

@@ -17,8 +17,13 @@ def test_concurrent_approvals_and_double_clicks_execute_once(team, asset, wallet
     fund_in(wallet, asset, 10**8)
     request = create_request(
         kind="reserve.transfer",
-        payload={"asset": "BTC", "amount": "0.5", "from_wallet": wallet.code, "to_wallet": other_wallet.code,
-                 "category": "reserve:forfeited"},
+        payload={
+            "asset": "BTC",
+            "amount": "0.5",
+            "from_wallet": wallet.code,
+            "to_wallet": other_wallet.code,
+            "category": "reserve:forfeited",
+        },
         maker=team.maker,
     )
     # Three custody officers, each "double-clicking" four times, all at once.
@@ -31,8 +36,13 @@ def test_concurrent_approvals_and_double_clicks_execute_once(team, asset, wallet
     def click(user):
         try:
             barrier.wait()
-            decide(request=ApprovalRequest.objects.get(pk=request.pk), approver=user, verdict="approve",
-                   digest=request.payload_digest, second_factor=True)
+            decide(
+                request=ApprovalRequest.objects.get(pk=request.pk),
+                approver=user,
+                verdict="approve",
+                digest=request.payload_digest,
+                second_factor=True,
+            )
             result = "ok"
         except ApprovalError as exc:
             result = exc.messages[0]

@@ -140,7 +140,9 @@ def test_sample_data_leaves_real_inboxes():
     waiting = {r.kind: r for r in requests_awaiting(users.get(username="custody_officer_2"))}
     assert sorted(waiting) == ["reserve.period_close", "reserve.transfer"]
     assert waiting["reserve.transfer"].decisions.count() == 1
-    assert [r.kind for r in requests_awaiting(users.get(username="board_member"))] == ["reserve.allowlist_change"]
+    assert [r.kind for r in requests_awaiting(users.get(username="board_member"))] == [
+        "reserve.allowlist_change"
+    ]
 
 
 def test_load_sample_data_refuses_to_run_in_production(settings):

@@ -29,8 +29,12 @@ def _codes() -> list[str]:
 def test_registering_a_wallet_records_its_addresses_history_and_audit_row(officer):
     address = random_address("bitcoin")
     wallet = register_wallet(
-        code="cold-new", name="Cold new", kind="cold_multisig", network="bitcoin",
-        addresses=[(address.upper(), "vault 1")], actor=officer,
+        code="cold-new",
+        name="Cold new",
+        kind="cold_multisig",
+        network="bitcoin",
+        addresses=[(address.upper(), "vault 1")],
+        actor=officer,
     )
     assert list(wallet.addresses.values_list("address", flat=True)) == [address]  # canonical form
     assert wallet.history.get().history_user == officer
@@ -42,8 +46,12 @@ def test_registering_a_wallet_records_its_addresses_history_and_audit_row(office
 def test_a_bad_address_registers_nothing(officer):
     with pytest.raises(ValidationError) as exc_info:
         register_wallet(
-            code="cold-bad", name="Cold bad", kind="cold_multisig", network="bitcoin",
-            addresses=[("bc1zw508d6qejxtdg4y5r3zarvaryvaxxpcs", "")], actor=officer,
+            code="cold-bad",
+            name="Cold bad",
+            kind="cold_multisig",
+            network="bitcoin",
+            addresses=[("bc1zw508d6qejxtdg4y5r3zarvaryvaxxpcs", "")],
+            actor=officer,
         )
     assert "anyone" in str(exc_info.value)
     assert not Wallet.objects.filter(code="cold-bad").exists()

@@ -160,9 +160,14 @@ def test_python_format_strings_format(lang):
     for entry in catalogue(lang):
         if "python-format" not in entry["flags"]:
             continue
-        args = {key: (7 if conv in "dix" else 1.5 if conv == "f" else "x") for key, conv in name.findall(entry["msgid"])}
+        args = {
+            key: (7 if conv in "dix" else 1.5 if conv == "f" else "x")
+            for key, conv in name.findall(entry["msgid"])
+        }
         if entry["msgid_plural"]:
-            args.update({key: (7 if conv in "dix" else "x") for key, conv in name.findall(entry["msgid_plural"])})
+            args.update(
+                {key: (7 if conv in "dix" else "x") for key, conv in name.findall(entry["msgid_plural"])}
+            )
         for msgstr in entry["msgstr"]:
             msgstr % args  # raises on a broken conversion
 

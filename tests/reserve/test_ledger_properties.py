@@ -51,21 +51,27 @@ def test_invariants_hold_over_random_operations(operations):
             before = _state()
             try:
                 if op[0] == "in":
-                    entries.append(post_entry(
-                        reason="test.inflow",
-                        lines=[Line(external, -op[2]), Line(accounts[op[1]], op[2])],
-                        origin=Origin(kind="test", label=f"origin {len(entries)}"),
-                    ))
+                    entries.append(
+                        post_entry(
+                            reason="test.inflow",
+                            lines=[Line(external, -op[2]), Line(accounts[op[1]], op[2])],
+                            origin=Origin(kind="test", label=f"origin {len(entries)}"),
+                        )
+                    )
                 elif op[0] == "transfer":
-                    entries.append(post_entry(
-                        reason="test.move",
-                        lines=[Line(accounts[op[1]], -op[3]), Line(accounts[op[2]], op[3])],
-                    ))
+                    entries.append(
+                        post_entry(
+                            reason="test.move",
+                            lines=[Line(accounts[op[1]], -op[3]), Line(accounts[op[2]], op[3])],
+                        )
+                    )
                 elif op[0] == "out":
-                    entries.append(post_entry(
-                        reason="test.outflow",
-                        lines=[Line(accounts[op[1]], -op[2]), Line(external, op[2])],
-                    ))
+                    entries.append(
+                        post_entry(
+                            reason="test.outflow",
+                            lines=[Line(accounts[op[1]], -op[2]), Line(external, op[2])],
+                        )
+                    )
                 elif entries:
                     entries.append(reverse_entry(entry=entries[op[1] % len(entries)]))
             except LedgerError:

@@ -94,7 +94,8 @@ def test_an_inflow_needs_an_origin(asset, wallet):
         post_entry(reason="test.inflow", lines=[Line(external, -5), Line(account, 5)])
     with pytest.raises(LedgerError, match="name their origin"):
         post_entry(
-            reason="test.move", lines=[Line(external, -5), Line(account, 5)],
+            reason="test.move",
+            lines=[Line(external, -5), Line(account, 5)],
             origin=Origin(kind="x", label="a transfer reason cannot open lots"),
         )
 
@@ -178,7 +179,8 @@ class TestLots:
 
         assert [(v.origin_label, v.remaining) for v in lots_for(wallet, asset)] == [("Seizure B", 30)]
         assert [(v.origin_label, v.remaining) for v in lots_for(other_wallet, asset)] == [
-            ("Seizure A", 100), ("Seizure B", 20),
+            ("Seizure A", 100),
+            ("Seizure B", 20),
         ]
 
     def test_provenance_survives_several_hops(self, asset, wallet, other_wallet, fund_in):
@@ -237,8 +239,10 @@ class TestHoldingsAsOf:
 
         def bring(units, when):
             post_entry(
-                reason="test.inflow", lines=[Line(external, -units), Line(account, units)],
-                origin=Origin(kind="test", label="test"), effective_at=when,
+                reason="test.inflow",
+                lines=[Line(external, -units), Line(account, units)],
+                origin=Origin(kind="test", label="test"),
+                effective_at=when,
             )
 
         bring(100, dt.datetime(2026, 3, 1, 10, 0, tzinfo=ALMATY))

@@ -30,8 +30,13 @@ def transfer_by_root(team, funded, wallet, other_wallet):
     """The superuser makes a transfer request: making is allowed, deciding alone is not."""
     return create_request(
         kind="reserve.transfer",
-        payload={"asset": "BTC", "amount": "1", "from_wallet": wallet.code, "to_wallet": other_wallet.code,
-                 "category": "reserve:forfeited"},
+        payload={
+            "asset": "BTC",
+            "amount": "1",
+            "from_wallet": wallet.code,
+            "to_wallet": other_wallet.code,
+            "category": "reserve:forfeited",
+        },
         maker=team.root,
     )
 
@@ -42,19 +47,33 @@ def nothing_moved(wallet, other_wallet, asset):
     assert not JournalEntry.objects.exclude(reason__startswith="test.").exists()
 
 
-def test_a_superuser_cannot_post_a_real_entry_through_the_ledger_service(team, funded, other_wallet, asset, wallet):
+def test_a_superuser_cannot_post_a_real_entry_through_the_ledger_service(
+    team, funded, other_wallet, asset, wallet
+):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
-    for reason in ("reserve.transfer", "reserve.disposal", "reserve.opening_balance", "reserve.reclassification"):
+    for reason in (
+        "reserve.transfer",
+        "reserve.disposal",
+        "reserve.opening_balance",
+        "reserve.reclassification",
+    ):
         with pytest.raises(LedgerError, match="approval engine"):
             post_entry(reason=reason, lines=[Line(funded, -1), Line(target, 1)], actor=team.root)
     nothing_moved(wallet, other_wallet, asset)
 
 
-def test_a_superuser_cannot_reverse_a_real_entry_outside_the_engine(team, funded, wallet, other_wallet, asset, approve):
+def test_a_superuser_cannot_reverse_a_real_entry_outside_the_engine(
+    team, funded, wallet, other_wallet, asset, approve
+):
     request = create_request(
         kind="reserve.transfer",
-        payload={"asset": "BTC", "amount": "1", "from_wallet": wallet.code, "to_wallet": other_wallet.code,
-                 "category": "reserve:forfeited"},
+        payload={
+            "asset": "BTC",
+            "amount": "1",
+            "from_wallet": wallet.code,
+            "to_wallet": other_wallet.code,
+            "category": "reserve:forfeited",
+        },
         maker=team.maker,
     )
     approve(request, team.custody1)
@@ -66,16 +85,26 @@ def test_a_superuser_cannot_reverse_a_real_entry_outside_the_engine(team, funded
 
 def test_a_superuser_cannot_decide_through_the_service(team, transfer_by_root, wallet, other_wallet, asset):
     with pytest.raises(ApprovalError, match="maker cannot decide"):
-        decide(request=transfer_by_root, approver=team.root, verdict="approve",
-               digest=transfer_by_root.payload_digest, second_factor=True)
+        decide(
+            request=transfer_by_root,
+            approver=team.root,
+            verdict="approve",
+            digest=transfer_by_root.payload_digest,
+            second_factor=True,
+        )
     nothing_moved(wallet, other_wallet, asset)
 
 
 def test_a_superuser_cannot_decide_through_the_workflow_page(team, funded, wallet, other_wallet, asset):
     request = create_request(
         kind="reserve.transfer",
-        payload={"asset": "BTC", "amount": "1", "from_wallet": wallet.code, "to_wallet": other_wallet.code,
-                 "category": "reserve:forfeited"},
+        payload={
+            "asset": "BTC",
+            "amount": "1",
+            "from_wallet": wallet.code,
+            "to_wallet": other_wallet.code,
+            "category": "reserve:forfeited",
+        },
         maker=team.maker,
     )
     client = verified_client(team.root)
@@ -94,8 +123,14 @@ def test_a_superuser_cannot_decide_through_the_api(team, transfer_by_root, walle
     _client, secret = client_with_token("root-desk", ["requests:read", "requests:decide"], user=team.root)
     response = bearer(secret).post(
         f"/api/v1/requests/{transfer_by_root.pk}/decisions/",
-        {"verdict": "approve", "comment": "", "digest": transfer_by_root.payload_digest, "otp_token": otp(device)},
-        format="json", HTTP_IDEMPOTENCY_KEY=new_key(),
+        {
+            "verdict": "approve",
+            "comment": "",
+            "digest": transfer_by_root.payload_digest,
+            "otp_token": otp(device),
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
     )
     assert response.status_code in (400, 403, 404), response.content
     assert not transfer_by_root.decisions.exists()
@@ -106,7 +141,8 @@ def test_a_superuser_session_cannot_write_through_the_api(team, transfer_by_root
     client.force_login(team.root)
     response = client.post(
         f"/api/v1/requests/{transfer_by_root.pk}/decisions/",
-        {"verdict": "approve", "digest": transfer_by_root.payload_digest}, content_type="application/json",
+        {"verdict": "approve", "digest": transfer_by_root.payload_digest},
+        content_type="application/json",
         HTTP_IDEMPOTENCY_KEY=new_key(),
     )
     assert response.status_code in (401, 403)
@@ -127,9 +163,11 @@ def test_the_admin_offers_no_way_to_post_or_execute(team, transfer_by_root, clie
     assert transfer_by_root.status == RequestStatus.PENDING
 
 
-def test_no_management_command_moves_funds_or_grants_approval_power(team, funded, wallet, other_wallet, asset):
+def test_no_management_command_moves_funds_or_grants_approval_power(
+    team, funded, wallet, other_wallet, asset
+):
     with pytest.raises(CommandError, match="Approvers already exist"):
-        call_command("bootstrap_approvers", '--approver=root=Custody officer', stdout=io.StringIO())
+        call_command("bootstrap_approvers", "--approver=root=Custody officer", stdout=io.StringIO())
     assert not ApproverMembership.objects.filter(user=team.root).exists()
     from django.core.management import get_commands
 
@@ -137,8 +175,13 @@ def test_no_management_command_moves_funds_or_grants_approval_power(team, funded
     # Each of these is read-only for the ledger or goes through the engine; a new command
     # must be reviewed and added here.
     assert ours == [
-        "bootstrap_approvers", "demo_totp", "flush", "issue_api_token", "load_sample_data",
-        "run_embedded", "verify_ledger",
+        "bootstrap_approvers",
+        "demo_totp",
+        "flush",
+        "issue_api_token",
+        "load_sample_data",
+        "run_embedded",
+        "verify_ledger",
     ]
     nothing_moved(wallet, other_wallet, asset)
 
@@ -148,10 +191,17 @@ def test_the_bootstrap_command_sets_the_first_approvers_once(db, django_user_mod
 
     for name in ("b1", "b2", "c1", "c2", "t1", "t2"):
         UserFactory(username=name)
-    args = [f"--approver={u}={g}" for u, g in [
-        ("b1", "Board member"), ("b2", "Board member"), ("c1", "Custody officer"), ("c2", "Custody officer"),
-        ("t1", "Treasury officer"), ("t2", "Treasury officer"),
-    ]]
+    args = [
+        f"--approver={u}={g}"
+        for u, g in [
+            ("b1", "Board member"),
+            ("b2", "Board member"),
+            ("c1", "Custody officer"),
+            ("c2", "Custody officer"),
+            ("t1", "Treasury officer"),
+            ("t2", "Treasury officer"),
+        ]
+    ]
     out = io.StringIO()
     call_command("bootstrap_approvers", *args, stdout=out)
     assert "6 approvers set" in out.getvalue()

@@ -53,10 +53,17 @@ class Simulation:
         self.entries: list[JournalEntry] = []
         self.custody = Group.objects.get(name="Custody officer")
         self.board = Group.objects.get(name="Board member")
-        self.candidates = [team.custody1, team.custody2, team.custody3, team.board1, team.board2, team.board3,
-                           team.treasury1, team.outsider, team.maker] + [
-            UserFactory(username=f"sim-user-{i}") for i in range(3)
-        ]
+        self.candidates = [
+            team.custody1,
+            team.custody2,
+            team.custody3,
+            team.board1,
+            team.board2,
+            team.board3,
+            team.treasury1,
+            team.outsider,
+            team.maker,
+        ] + [UserFactory(username=f"sim-user-{i}") for i in range(3)]
         self.stats: dict[str, int] = defaultdict(int)
         self.executions: dict[int, int] = {}
 
@@ -64,12 +71,14 @@ class Simulation:
 
     def counts_for(self, request: ApprovalRequest, group: Group) -> set[int]:
         members = set(
-            ApproverMembership.objects.filter(group=group, revoked_at__isnull=True, user__is_active=True)
-            .values_list("user_id", flat=True)
+            ApproverMembership.objects.filter(
+                group=group, revoked_at__isnull=True, user__is_active=True
+            ).values_list("user_id", flat=True)
         )
         approvals = set(
-            request.decisions.filter(verdict="approve", revision=request.revision, digest=request.payload_digest)
-            .values_list("approver_id", flat=True)
+            request.decisions.filter(
+                verdict="approve", revision=request.revision, digest=request.payload_digest
+            ).values_list("approver_id", flat=True)
         )
         return (approvals & members) - {request.maker_id}
 
@@ -84,7 +93,8 @@ class Simulation:
         account = self.rng.choice(self.accounts)
         units = self.rng.randint(1, 10**9)
         entry = post_entry(
-            reason="test.inflow", lines=[Line(self.external, -units), Line(account, units)],
+            reason="test.inflow",
+            lines=[Line(self.external, -units), Line(account, units)],
             origin=Origin(kind="sim", label=f"sim seizure {len(self.entries)}"),
         )
         self.apply_entry(entry)
@@ -97,7 +107,9 @@ class Simulation:
     def op_out(self):
         source = self.rng.choice(self.accounts)
         units = self.rng.randint(1, 10**8)
-        self.apply_entry(post_entry(reason="test.outflow", lines=[Line(source, -units), Line(self.external, units)]))
+        self.apply_entry(
+            post_entry(reason="test.outflow", lines=[Line(source, -units), Line(self.external, units)])
+        )
 
     def op_reverse(self):
         if not self.entries:
@@ -110,17 +122,28 @@ class Simulation:
         amount = self.rng.choice(["0.1", "0.5", "1", "2.5", "10"])
         create_request(
             kind="reserve.transfer",
-            payload={"asset": self.asset.symbol, "amount": amount, "from_wallet": source.code,
-                     "to_wallet": target.code, "category": self.rng.choice(CATEGORIES)},
+            payload={
+                "asset": self.asset.symbol,
+                "amount": amount,
+                "from_wallet": source.code,
+                "to_wallet": target.code,
+                "category": self.rng.choice(CATEGORIES),
+            },
             maker=self.rng.choice([self.team.maker, self.team.custody1, self.team.treasury1]),
         )
 
     def op_request_governance(self):
         user = self.rng.choice(self.candidates[:3] + self.candidates[-3:])
-        member = ApproverMembership.objects.filter(user=user, group=self.custody, revoked_at__isnull=True).exists()
+        member = ApproverMembership.objects.filter(
+            user=user, group=self.custody, revoked_at__isnull=True
+        ).exists()
         create_request(
             kind="reserve.approver_change",
-            payload={"action": "revoke" if member else "grant", "user": user.username, "group": self.custody.name},
+            payload={
+                "action": "revoke" if member else "grant",
+                "user": user.username,
+                "group": self.custody.name,
+            },
             maker=self.team.maker,
         )
 
@@ -129,19 +152,36 @@ class Simulation:
         if not pending:
             return
         request = self.rng.choice(pending)
-        approvers = [self.team.custody1, self.team.custody2, self.team.custody3, self.team.board1, self.team.board2]
+        approvers = [
+            self.team.custody1,
+            self.team.custody2,
+            self.team.custody3,
+            self.team.board1,
+            self.team.board2,
+        ]
         user = self.rng.choice(approvers if self.rng.random() < 0.7 else self.candidates)
         verdict = "reject" if self.rng.random() < 0.08 else "approve"
         group = request.policy.tiers.get().group
         before = self.counts_for(request, group)
-        eligible_now = user.pk in set(
-            ApproverMembership.objects.filter(group=group, revoked_at__isnull=True, user__is_active=True)
-            .values_list("user_id", flat=True)
-        ) and user.pk != request.maker_id
+        eligible_now = (
+            user.pk
+            in set(
+                ApproverMembership.objects.filter(
+                    group=group, revoked_at__isnull=True, user__is_active=True
+                ).values_list("user_id", flat=True)
+            )
+            and user.pk != request.maker_id
+        )
         entries_before = JournalEntry.objects.count()
         try:
-            decide(request=request, approver=user, verdict=verdict, comment="sim", digest=request.payload_digest,
-                   second_factor=True)
+            decide(
+                request=request,
+                approver=user,
+                verdict=verdict,
+                comment="sim",
+                digest=request.payload_digest,
+                second_factor=True,
+            )
         except (ApprovalError, ValidationError, LedgerError) as exc:
             self.stats["refused decisions"] += 1
             assert JournalEntry.objects.count() == entries_before, f"refused decision wrote entries: {exc}"
@@ -164,19 +204,28 @@ class Simulation:
             assert len(counting) < required, "quorum met but nothing executed"
 
     def op_amend(self):
-        request = ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind="reserve.transfer").order_by("?").first()
+        request = (
+            ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind="reserve.transfer")
+            .order_by("?")
+            .first()
+        )
         if request is None:
             return
         from reserve.approvals.services import amend_request
 
-        amend_request(request=request, maker=request.maker,
-                      payload={**request.payload, "amount": self.rng.choice(["0.2", "0.3", "1.5"])})
+        amend_request(
+            request=request,
+            maker=request.maker,
+            payload={**request.payload, "amount": self.rng.choice(["0.2", "0.3", "1.5"])},
+        )
 
     def op_expire(self):
         request = ApprovalRequest.objects.filter(status=RequestStatus.PENDING).order_by("?").first()
         if request is None:
             return
-        ApprovalRequest.objects.filter(pk=request.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+        ApprovalRequest.objects.filter(pk=request.pk).update(
+            expires_at=timezone.now() - dt.timedelta(seconds=1)
+        )
         assert expire_requests() >= 1
 
     def op_toggle_user(self):
@@ -185,8 +234,16 @@ class Simulation:
         user.save(update_fields=["is_active"])
 
     OPERATIONS = [
-        ("fund", 14), ("move", 18), ("out", 8), ("reverse", 6), ("request_transfer", 12),
-        ("request_governance", 3), ("decide", 30), ("amend", 3), ("expire", 3), ("toggle_user", 3),
+        ("fund", 14),
+        ("move", 18),
+        ("out", 8),
+        ("reverse", 6),
+        ("request_transfer", 12),
+        ("request_governance", 3),
+        ("decide", 30),
+        ("amend", 3),
+        ("expire", 3),
+        ("toggle_user", 3),
     ]
 
     def step(self):

@@ -561,8 +561,12 @@ class TestCoolingOffOnThePage:
     def test_an_allow_list_request_states_the_cooling_off_period(self, team):
         request = create_request(
             kind="reserve.allowlist_change",
-            payload={"action": "add", "network": "bitcoin", "label": "Exchange",
-                     "address": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"},
+            payload={
+                "action": "add",
+                "network": "bitcoin",
+                "label": "Exchange",
+                "address": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+            },
             maker=team.maker,
         )
         page = text(signed_in(team.treasury1).get(request_url(request)))
@@ -577,18 +581,29 @@ class TestCoolingOffOnThePage:
 
         allow = create_request(
             kind="reserve.allowlist_change",
-            payload={"action": "add", "network": "bitcoin", "label": "Exchange",
-                     "address": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"},
+            payload={
+                "action": "add",
+                "network": "bitcoin",
+                "label": "Exchange",
+                "address": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+            },
             maker=team.maker,
         )
         approve(allow, team.treasury1)
         approve(allow, team.board1)
         entry = AllowListedAddress.objects.get()
-        AllowListedAddress.objects.filter(pk=entry.pk).update(usable_from=timezone.now() - dt.timedelta(hours=1))
+        AllowListedAddress.objects.filter(pk=entry.pk).update(
+            usable_from=timezone.now() - dt.timedelta(hours=1)
+        )
         disposal = create_request(
             kind="reserve.disposal",
-            payload={"asset": "BTC", "amount": "1", "from_wallet": wallet.code, "category": "reserve:forfeited",
-                     "to_address": entry.address},
+            payload={
+                "asset": "BTC",
+                "amount": "1",
+                "from_wallet": wallet.code,
+                "category": "reserve:forfeited",
+                "to_address": entry.address,
+            },
             maker=team.maker,
         )
         page = text(signed_in(team.treasury1).get(request_url(disposal)))

@@ -18,7 +18,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--approver", action="append", default=[], metavar='USER="GROUP"',
+            "--approver",
+            action="append",
+            default=[],
+            metavar='USER="GROUP"',
             help="A user and the approver group to put them in; repeat for each approver.",
         )
 
@@ -44,4 +47,6 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages))
         for membership in created:
             self.stdout.write(f"approver: {membership.user.get_username()} in {membership.group.name}")
-        self.stdout.write(self.style.SUCCESS(f"{len(created)} approvers set; this command will not run again."))
+        self.stdout.write(
+            self.style.SUCCESS(f"{len(created)} approvers set; this command will not run again.")
+        )

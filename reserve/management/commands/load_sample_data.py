@@ -321,7 +321,9 @@ class Command(BaseCommand):
         registered = timezone.make_aware(dt.datetime(2025, 1, 10, 9, 0))
         codes = [spec.code for spec in WALLETS]
         Wallet.objects.filter(code__in=codes, created_at__gt=registered).update(created_at=registered)
-        WalletAddress.objects.filter(wallet__code__in=codes, created_at__gt=registered).update(created_at=registered)
+        WalletAddress.objects.filter(wallet__code__in=codes, created_at__gt=registered).update(
+            created_at=registered
+        )
 
     def _approvers(self, actor) -> None:
         """Bootstrap the sample approvers (and the default policies) on a fresh database."""
@@ -346,7 +348,8 @@ class Command(BaseCommand):
         exists = ApiClient.objects.filter(name="demo-integration").exists()
         if not exists:
             create_client(
-                name="demo-integration", scopes=list(Scope.values),
+                name="demo-integration",
+                scopes=list(Scope.values),
                 description="Demo integration with every scope (sample data).",
             )
         self._count("integration clients", not exists)
