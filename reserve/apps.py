@@ -10,10 +10,14 @@ class ReserveConfig(AppConfig):
 
     def ready(self) -> None:
         from reserve import amounts, dbguards, roles, signals
+        from reserve.approvals.policies import install_defaults_after_migrate
         from reserve.kinds import register_reserve_kinds
+        from reserve.kinds.default_policies import register_reserve_default_policies
 
         register_reserve_kinds()
+        register_reserve_default_policies()
         signals.connect()
         amounts.install_sqlite_functions()
         dbguards.install_sqlite_functions()
         post_migrate.connect(roles.ensure_roles_after_migrate, dispatch_uid="reserve.roles")
+        post_migrate.connect(install_defaults_after_migrate, dispatch_uid="reserve.default_policies")

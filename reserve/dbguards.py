@@ -160,3 +160,57 @@ def install_request_guard():
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete;")
 
     return migrations.RunPython(forwards, backwards)
+
+
+def deactivation_revokes_sql(vendor: str, user_table: str) -> list[str]:
+    """Deactivating a user revokes their approver memberships, however the row is updated: one
+    user in the admin, a bulk ``update(is_active=False)``, or raw SQL. (The engine ignores
+    inactive users anyway; revoking means re-activation does not quietly restore approval
+    power.) The audit event is written by the application where it can see who acted."""
+    memberships = "reserve_approvermembership"
+    # Table names come from model metadata, never from input.
+    if vendor == "postgresql":
+        return [
+            f"""
+            CREATE OR REPLACE FUNCTION {user_table}_revoke_on_deactivation() RETURNS trigger AS $$
+            BEGIN
+                UPDATE {memberships} SET revoked_at = now()
+                 WHERE user_id = NEW.id AND revoked_at IS NULL;
+                RETURN NEW;
+            END;
+            $$ LANGUAGE plpgsql;
+            """,
+            f"DROP TRIGGER IF EXISTS {user_table}_revoke_on_deactivation ON {user_table};",
+            f"""CREATE TRIGGER {user_table}_revoke_on_deactivation AFTER UPDATE OF is_active ON {user_table}
+                FOR EACH ROW WHEN (OLD.is_active AND NOT NEW.is_active)
+                EXECUTE FUNCTION {user_table}_revoke_on_deactivation();""",
+        ]
+    if vendor == "sqlite":
+        return [
+            f"DROP TRIGGER IF EXISTS {user_table}_revoke_on_deactivation;",
+            f"""CREATE TRIGGER {user_table}_revoke_on_deactivation AFTER UPDATE OF is_active ON {user_table}
+                WHEN OLD.is_active AND NOT NEW.is_active BEGIN
+                UPDATE {memberships} SET revoked_at = strftime('%Y-%m-%d %H:%M:%f', 'now')
+                 WHERE user_id = NEW.id AND revoked_at IS NULL; END;""",
+        ]
+    raise NotImplementedError(vendor)
+
+
+def install_deactivation_revokes():
+    from django.conf import settings
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        table = apps.get_model(settings.AUTH_USER_MODEL)._meta.db_table
+        for sql in deactivation_revokes_sql(schema_editor.connection.vendor, table):
+            schema_editor.execute(sql)
+
+    def backwards(apps, schema_editor):
+        table = apps.get_model(settings.AUTH_USER_MODEL)._meta.db_table
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_revoke_on_deactivation ON {table};")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_revoke_on_deactivation();")
+        else:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_revoke_on_deactivation;")
+
+    return migrations.RunPython(forwards, backwards)

@@ -2,7 +2,9 @@
 
 The engine already ignores inactive users; revoking their memberships as well means that
 re-activating the account (in the admin, say) does not quietly restore approval power: that
-takes a new ``reserve.approver_change`` request.
+takes a new ``reserve.approver_change`` request. The revocation itself is a database trigger
+(:func:`reserve.dbguards.deactivation_revokes_sql`), so a bulk ``update(is_active=False)`` or
+raw SQL revokes too; these signals add the audit event where the application saves a user.
 """
 
 from django.db.models.signals import post_save, pre_save
@@ -10,10 +12,22 @@ from django.utils import timezone
 
 
 def remember_active_flag(sender, instance, **kwargs) -> None:
+    from reserve.models import ApproverMembership
+
     if instance.pk is None:
         instance._was_active = instance.is_active
+        instance._approver_groups = []
         return
     instance._was_active = sender.objects.filter(pk=instance.pk).values_list("is_active", flat=True).first()
+    instance._approver_groups = (
+        list(
+            ApproverMembership.objects.filter(user=instance, revoked_at__isnull=True).values_list(
+                "group__name", flat=True
+            )
+        )
+        if instance._was_active and not instance.is_active
+        else []
+    )
 
 
 def revoke_memberships_of_deactivated(sender, instance, created, **kwargs) -> None:
@@ -22,20 +36,17 @@ def revoke_memberships_of_deactivated(sender, instance, created, **kwargs) -> No
 
     if created or instance.is_active or not getattr(instance, "_was_active", False):
         return
-    memberships = list(
-        ApproverMembership.objects.filter(user=instance, revoked_at__isnull=True).select_related("group")
+    # The trigger has revoked them already; this catches a database without it (belt and braces).
+    ApproverMembership.objects.filter(user=instance, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
     )
-    if not memberships:
-        return
-    now = timezone.now()
-    for membership in memberships:
-        membership.revoked_at = now
-        membership.save(update_fields=["revoked_at"])
-    record_event(
-        action="reserve.approvers.revoked_on_deactivation",
-        subject=instance,
-        data={"groups": [m.group.name for m in memberships]},
-    )
+    groups = getattr(instance, "_approver_groups", [])
+    if groups:
+        record_event(
+            action="reserve.approvers.revoked_on_deactivation",
+            subject=instance,
+            data={"groups": sorted(groups)},
+        )
 
 
 def connect() -> None:

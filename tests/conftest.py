@@ -105,6 +105,12 @@ def fund_in(db):
     return bring
 
 
+@pytest.fixture
+def funded(asset, wallet, fund_in):
+    """5 BTC held in ``wallet`` as forfeited reserve, taken over from a court order."""
+    return fund_in(wallet, asset, 5 * 10**8, label="Court order 2-15/2026")
+
+
 class Team:
     """The named people of the approval tests (healthchecks' maker/checker/outsider style)."""
 

@@ -12,18 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserve import roles
-from reserve.approvals.access import active_memberships, approver_group_ids, may_make_requests
+from reserve.approvals.access import may_make_requests
+from reserve.approvals.checks import check_decider, decision_refusal, ensure_open, refusal_reason
+from reserve.approvals.errors import STATE_CONFLICTS, ApprovalError
+from reserve.approvals.policies import install_default_policies, match_policy
+from reserve.approvals.quorum import policy_shortfall, quorum_met, quorum_progress
 from reserve.approvals.registry import MatchFacts, RequestKind, UnknownKind, get_kind
+from reserve.approvals.selectors import requests_awaiting
+from reserve.approvals.valuation import with_valuation
 from reserve.audit import record_event
 from reserve.ledger.permit import approved_request
 from reserve.models import (
@@ -38,12 +41,24 @@ from reserve.retry import retry_on_conflict
 
 User = get_user_model()
 
-
-class ApprovalError(ValidationError):
-    """A refused request or decision; the message says why. Nothing was written."""
-
-
-# --- digest -----------------------------------------------------------------------------------
+__all__ = [
+    "STATE_CONFLICTS",
+    "ApprovalError",
+    "action_digest",
+    "amend_request",
+    "bootstrap_approvers",
+    "cancel_request",
+    "canonical_action",
+    "create_request",
+    "decide",
+    "decision_refusal",
+    "expire_requests",
+    "match_policy",
+    "quorum_met",
+    "quorum_progress",
+    "refusal_reason",
+    "requests_awaiting",
+]
 
 
 def canonical_action(kind: str, payload: dict) -> str:
@@ -55,121 +70,6 @@ def canonical_action(kind: str, payload: dict) -> str:
 
 def action_digest(kind: str, payload: dict) -> str:
     return hashlib.sha256(canonical_action(kind, payload).encode("utf-8")).hexdigest()
-
-
-# --- policies ---------------------------------------------------------------------------------
-
-
-def _policy_matches(policy: ApprovalPolicy, kind: str, facts: MatchFacts) -> bool:
-    if policy.kind and policy.kind != kind:
-        return False
-    if policy.asset_id is not None and (facts.asset is None or facts.asset.pk != policy.asset_id):
-        return False
-    if policy.min_units is not None or policy.max_units is not None:
-        if facts.amount_units is None:
-            return False
-        if policy.min_units is not None and facts.amount_units < policy.min_units:
-            return False
-        if policy.max_units is not None and facts.amount_units >= policy.max_units:
-            return False
-    if policy.min_valuation is not None or policy.max_valuation is not None:
-        # An unknown valuation counts as unbounded: it can only fall into a policy without an
-        # upper valuation bound, i.e. the strictest one (fail closed).
-        if facts.valuation is None:
-            if policy.max_valuation is not None:
-                return False
-        else:
-            if policy.min_valuation is not None and facts.valuation < policy.min_valuation:
-                return False
-            if policy.max_valuation is not None and facts.valuation >= policy.max_valuation:
-                return False
-    if policy.source_category and policy.source_category != facts.source_category:
-        return False
-    if policy.destination_category and policy.destination_category != facts.destination_category:
-        return False
-    return True
-
-
-def match_policy(kind: str, facts: MatchFacts) -> ApprovalPolicy:
-    for policy in ApprovalPolicy.objects.filter(is_active=True).select_related("asset").order_by("priority"):
-        if _policy_matches(policy, kind, facts):
-            return policy
-    raise ApprovalError(
-        _("No approval policy covers this request; it cannot be made (the engine fails closed).")
-    )
-
-
-# --- approvers and quorum ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TierProgress:
-    group_name: str
-    required: int
-    approvers: tuple[str, ...]
-
-    @property
-    def met(self) -> bool:
-        return len(self.approvers) >= self.required
-
-
-def _assign(request: ApprovalRequest, decisions: list[Decision]) -> list[TierProgress]:
-    """Assign each counting approver to at most one tier seat (maximum bipartite matching)."""
-    tiers = list(request.policy.tiers.select_related("group").order_by("position"))
-    seats = [(tier, i) for tier in tiers for i in range(tier.required)]
-    approver_ids = [d.approver_id for d in decisions]
-    members: dict[int, set[int]] = {}
-    for user_id, group_id in (
-        active_memberships().filter(user_id__in=approver_ids).values_list("user_id", "group_id")
-    ):
-        members.setdefault(user_id, set()).add(group_id)
-    seat_of: dict[int, int] = {}  # seat index -> user id
-
-    def place(user_id: int, seen: set[int]) -> bool:
-        for index, (tier, _n) in enumerate(seats):
-            if tier.group_id in members.get(user_id, ()) and index not in seen:
-                seen.add(index)
-                if index not in seat_of or place(seat_of[index], seen):
-                    seat_of[index] = user_id
-                    return True
-        return False
-
-    for user_id in approver_ids:
-        place(user_id, set())
-    names = {d.approver_id: d.approver.get_username() for d in decisions}
-    progress = []
-    for tier in tiers:
-        seated = {seat_of[i] for i, (t, _n) in enumerate(seats) if t.pk == tier.pk and i in seat_of}
-        filled = [names[user_id] for user_id in approver_ids if user_id in seated]
-        progress.append(
-            TierProgress(group_name=tier.group.name, required=tier.required, approvers=tuple(filled))
-        )
-    return progress
-
-
-def counting_approvals(request: ApprovalRequest) -> list[Decision]:
-    """Approvals that count now: made on the current revision and digest, by an active user who
-    is still an approver, and not by the maker unless the policy allows it."""
-    qs = request.decisions.filter(
-        verdict=Verdict.APPROVE,
-        revision=request.revision,
-        digest=request.payload_digest,
-        approver__is_active=True,
-    ).select_related("approver")
-    if not request.policy.maker_may_approve:
-        qs = qs.exclude(approver_id=request.maker_id)
-    return list(qs)
-
-
-def quorum_progress(request: ApprovalRequest) -> list[TierProgress]:
-    return _assign(request, counting_approvals(request))
-
-
-def quorum_met(request: ApprovalRequest) -> bool:
-    return all(t.met for t in quorum_progress(request))
-
-
-# --- requests ---------------------------------------------------------------------------------
 
 
 def _kind(code: str) -> RequestKind:
@@ -220,8 +120,9 @@ def create_request(
             return existing
     clean = handler.clean_payload(payload)
     handler.check_executable(clean)
-    facts = handler.match_facts(clean)
+    facts = with_valuation(handler.match_facts(clean))
     policy = match_policy(kind, facts)
+    _ensure_meetable(policy, maker)
     now = timezone.now()
     with transaction.atomic():
         request = ApprovalRequest(
@@ -257,12 +158,13 @@ def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: st
         locked = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
         if locked.maker_id != maker.pk:
             raise ApprovalError(_("Only the maker can amend a request."))
-        _ensure_open(locked)
+        ensure_open(locked)
         handler = _kind(locked.kind)
         clean = handler.clean_payload(payload)
         handler.check_executable(clean)
-        facts = handler.match_facts(clean)
+        facts = with_valuation(handler.match_facts(clean))
         policy = match_policy(locked.kind, facts)
+        _ensure_meetable(policy, maker)
         before = locked.payload_digest
         locked.payload = clean
         locked.payload_digest = action_digest(locked.kind, clean)
@@ -291,23 +193,24 @@ def cancel_request(*, request: ApprovalRequest, maker) -> ApprovalRequest:
         locked = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
         if locked.maker_id != maker.pk:
             raise ApprovalError(_("Only the maker can cancel a request."))
-        _ensure_open(locked)
+        ensure_open(locked)
         _close(locked, RequestStatus.CANCELLED, maker)
         record_event(action="reserve.request.cancelled", actor=maker, subject=locked)
     return locked
 
 
-def _ensure_open(request: ApprovalRequest, now: dt.datetime | None = None) -> None:
-    if request.status != RequestStatus.PENDING:
+def _ensure_meetable(policy, maker) -> None:
+    """A request the approvers in force could never approve is refused when made, instead of
+    sitting at "1 of 2" for its whole life."""
+    short = policy_shortfall(policy, maker=maker)
+    if short:
         raise ApprovalError(
-            _("This request is %(status)s; it takes no more decisions.")
-            % {"status": request.get_status_display().lower()},
-            code="not_pending",
-        )
-    if (now or timezone.now()) >= request.expires_at:
-        raise ApprovalError(
-            _("This request expired at %(when)s.") % {"when": timezone.localtime(request.expires_at)},
-            code="expired",
+            _(
+                "The approvers in force could never approve this request under the policy "
+                '"%(policy)s": %(short)s. Ask the board to add approvers first.'
+            )
+            % {"policy": policy.name, "short": "; ".join(short)},
+            code="unmeetable",
         )
 
 
@@ -317,76 +220,6 @@ def _close(request: ApprovalRequest, status: str, actor) -> None:
     if actor is not None:
         request._history_user = actor
     request.save(update_fields=["status", "closed_at"])
-
-
-def _still_governed_by(request: ApprovalRequest) -> bool:
-    """The policy that matches the request's facts today is still the one it was made under
-    (a stricter policy added in front of it since then takes the request away)."""
-    facts = MatchFacts(
-        asset=request.asset,
-        amount_units=request.amount_units,
-        valuation=request.valuation,
-        source_category=request.source_category,
-        destination_category=request.destination_category,
-    )
-    try:
-        return match_policy(request.kind, facts).pk == request.policy_id
-    except ApprovalError:
-        return False
-
-
-#: Refusal codes that mean the request's state is in the way (the caller may retry after
-#: reloading), as opposed to ``refused``: the caller may not do this at all.
-STATE_CONFLICTS = frozenset(
-    {"not_pending", "expired", "policy_changed", "digest_mismatch", "already_decided"}
-)
-
-
-def decision_refusal(request: ApprovalRequest, user, *, digest: str | None = None) -> ApprovalError | None:
-    """The refusal :func:`decide` would raise for ``user`` now (its ``code`` says which rule), or
-    None. :func:`decide` checks the same again under the lock."""
-    try:
-        _check_decider(request, user, digest=digest or request.payload_digest)
-    except ApprovalError as exc:
-        return exc
-    return None
-
-
-def refusal_reason(request: ApprovalRequest, user, *, digest: str | None = None) -> str | None:
-    """Why ``user`` may not decide ``request`` now, or None (screens use it to hide buttons)."""
-    refusal = decision_refusal(request, user, digest=digest)
-    return refusal.messages[0] if refusal is not None else None
-
-
-def _check_decider(request: ApprovalRequest, user, *, digest: str) -> None:
-    _ensure_open(request)
-    if user is None or not user.is_authenticated or not user.is_active:
-        raise ApprovalError(_("Only an active, signed-in user can decide."), code="refused")
-    if user.pk == request.maker_id and not request.policy.maker_may_approve:
-        raise ApprovalError(_("You made this request; the maker cannot decide it."), code="refused")
-    tier_groups = set(request.policy.tiers.values_list("group_id", flat=True))
-    if not approver_group_ids(user) & tier_groups:
-        raise ApprovalError(
-            _("You are not an approver in any group this request's policy requires."), code="refused"
-        )
-    if (
-        request.policy.version != request.policy_version
-        or not request.policy.is_active
-        or not _still_governed_by(request)
-    ):
-        raise ApprovalError(
-            _("The policy governing this request changed after it was made; the maker must make it again."),
-            code="policy_changed",
-        )
-    if digest != request.payload_digest:
-        raise ApprovalError(
-            _(
-                "The request changed after you opened it (digest mismatch). Reload it and review the action again."
-            ),
-            code="digest_mismatch",
-        )
-    if request.decisions.filter(approver=user, revision=request.revision).exists():
-        raise ApprovalError(_("You have already decided this request."), code="already_decided")
 
 
 @retry_on_conflict
@@ -410,7 +243,7 @@ def decide(
         raise ApprovalError({"comment": [_("Say why you reject the request.")]})
     with transaction.atomic():
         locked = ApprovalRequest.objects.select_for_update().select_related("policy").get(pk=request.pk)
-        _check_decider(locked, approver, digest=digest)
+        check_decider(locked, approver, digest=digest)
         if locked.policy.requires_second_factor and not second_factor:
             raise ApprovalError(_("This decision needs a verified second factor."))
         Decision.objects.create(
@@ -484,37 +317,11 @@ def expire_requests(now: dt.datetime | None = None) -> int:
     return expired
 
 
-# --- who may approve -----------------------------------------------------------------------------
-
-
-#: The policies a new installation starts with: (priority, name, kind, tiers, extra fields).
-#: After the bootstrap they change only through approved ``reserve.policy_change`` requests.
-DEFAULT_POLICIES = [
-    (10, "Policy changes", "reserve.policy_change", [(roles.BOARD_MEMBER, 2)], {}),
-    (20, "Approver changes", "reserve.approver_change", [(roles.BOARD_MEMBER, 2)], {}),
-    (30, "Governed settings", "reserve.setting_change", [(roles.BOARD_MEMBER, 2)], {}),
-    (
-        40,
-        "Allow-list changes",
-        "reserve.allowlist_change",
-        [(roles.TREASURY_OFFICER, 1), (roles.BOARD_MEMBER, 1)],
-        {},
-    ),
-    (50, "Disposals", "reserve.disposal", [(roles.TREASURY_OFFICER, 2), (roles.BOARD_MEMBER, 1)], {}),
-    (60, "Transfers", "reserve.transfer", [(roles.CUSTODY_OFFICER, 2)], {}),
-    (1000, "Everything else", "", [(roles.CUSTODY_OFFICER, 1), (roles.TREASURY_OFFICER, 1)], {}),
-]
-
-
 @retry_on_conflict
 def bootstrap_approvers(*, assignments: list[tuple[object, object]], actor=None) -> list[ApproverMembership]:
     """Set the very first approvers (user, group) once, and the default policies if there are
     none. Refused once any approver exists: after that, approvers and policies change only
     through approved requests. Refused if the approvers could not meet the default policies."""
-    from django.contrib.auth.models import Group
-
-    from reserve.models import PolicyTier
-
     with transaction.atomic():
         if ApproverMembership.objects.exists():
             raise ApprovalError(_("Approvers already exist; change them through an approver-change request."))
@@ -531,24 +338,12 @@ def bootstrap_approvers(*, assignments: list[tuple[object, object]], actor=None)
             membership = ApproverMembership.objects.create(user=user, group=group, granted_at=now)
             user.groups.add(group)
             created.append(membership)
-        if not ApprovalPolicy.objects.exists():
-            for priority, name, kind, tiers, extra in DEFAULT_POLICIES:
-                policy = ApprovalPolicy.objects.create(
-                    priority=priority, name=name, kind=kind, expires_after=dt.timedelta(days=7), **extra
-                )
-                for position, (group_name, required) in enumerate(tiers, start=1):
-                    PolicyTier.objects.create(
-                        policy=policy,
-                        position=position,
-                        group=Group.objects.get(name=group_name),
-                        required=required,
-                    )
-        short = []
-        for policy in ApprovalPolicy.objects.filter(is_active=True).prefetch_related("tiers__group"):
-            for tier in policy.tiers.all():
-                members = active_memberships().filter(group=tier.group).count()
-                if members < tier.required:
-                    short.append(f"{policy.name}: {tier.group.name} needs {tier.required}, has {members}")
+        install_default_policies(initial=True)
+        short = [
+            f"{policy.name}: {line}"
+            for policy in ApprovalPolicy.objects.filter(is_active=True)
+            for line in policy_shortfall(policy)
+        ]
         if short:
             raise ApprovalError(
                 _("These approvers could not meet the policies: %(short)s.") % {"short": "; ".join(short)}
@@ -559,18 +354,3 @@ def bootstrap_approvers(*, assignments: list[tuple[object, object]], actor=None)
             data={"approvers": [f"{u.get_username()} in {g.name}" for u, g in assignments]},
         )
     return created
-
-
-def requests_awaiting(user) -> QuerySet[ApprovalRequest]:
-    """Pending, unexpired requests ``user`` could decide now (selector for the inbox)."""
-    groups = approver_group_ids(user)
-    if not groups:
-        return ApprovalRequest.objects.none()
-    decided = Decision.objects.filter(approver=user, request=OuterRef("pk"), revision=OuterRef("revision"))
-    qs = (
-        ApprovalRequest.objects.filter(status=RequestStatus.PENDING, expires_at__gt=timezone.now())
-        .filter(policy__tiers__group_id__in=groups)
-        .exclude(Exists(decided))
-        .distinct()
-    )
-    return qs.exclude(Q(maker=user) & Q(policy__maker_may_approve=False))
