@@ -219,14 +219,15 @@ def create_request(
                 raise ApprovalError(_("This idempotency key belongs to another request."))
             return existing
     clean = handler.clean_payload(payload)
-    handler.check_executable(clean)
-    facts = handler.match_facts(clean)
+    action = handler.parse(clean)
+    handler.check_executable(action)
+    facts = handler.match_facts(action)
     policy = match_policy(kind, facts)
     now = timezone.now()
     with transaction.atomic():
         request = ApprovalRequest(
             kind=kind,
-            title=handler.title(clean)[:255],
+            title=handler.title(action)[:255],
             maker=maker,
             created_at=now,
             expires_at=now + policy.expires_after,
@@ -260,14 +261,15 @@ def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: st
         _ensure_open(locked)
         handler = _kind(locked.kind)
         clean = handler.clean_payload(payload)
-        handler.check_executable(clean)
-        facts = handler.match_facts(clean)
+        action = handler.parse(clean)
+        handler.check_executable(action)
+        facts = handler.match_facts(action)
         policy = match_policy(locked.kind, facts)
         before = locked.payload_digest
         locked.payload = clean
         locked.payload_digest = action_digest(locked.kind, clean)
         locked.revision += 1
-        locked.title = handler.title(clean)[:255]
+        locked.title = handler.title(action)[:255]
         locked.policy = policy
         locked.policy_version = policy.version
         for name, value in _facts_fields(facts).items():
@@ -447,10 +449,11 @@ def _execute(request: ApprovalRequest, approver) -> None:
             )
         )
     handler = _kind(request.kind)
-    handler.check_executable(request.payload)
+    action = handler.parse(request.payload)
+    handler.check_executable(action)
     progress = quorum_progress(request)
     with approved_request(request.pk):
-        result = handler.execute(request=request, payload=request.payload, actor=approver) or {}
+        result = handler.execute(request=request, action=action, actor=approver) or {}
     request.status = RequestStatus.EXECUTED
     request.executed_at = request.closed_at = timezone.now()
     request.result = result
