@@ -1,8 +1,9 @@
 """Registry of approval request kinds.
 
 Every action that moves or re-classifies reserve assets, or changes who decides, is a request
-kind: a class that validates and normalises the action's payload, states the facts policies
-match on, describes the ledger effect approvers will see, and executes the action. Apps
+kind: a class that validates and normalises the action's payload, parses it once into a typed
+action, states the facts policies match on, describes the ledger effect approvers will see, and
+executes the action. Apps
 register their kinds from ``AppConfig.ready()`` (reserve here; intake and mining their own).
 """
 
@@ -47,27 +48,49 @@ class RequestKind:
     form_class: ClassVar[str] = ""
 
     def clean_payload(self, payload: dict) -> dict:
-        """Validate and normalise; raise ValidationError with field errors. Pure: no writes."""
+        """Validate and normalise; raise ValidationError with field errors. Pure: no writes.
+
+        The result is what is stored and signed: plain JSON with exact strings for amounts."""
         raise NotImplementedError
 
-    def title(self, payload: dict) -> str:
+    def parse(self, payload: dict) -> Any:
+        """Read a clean payload once into the typed action the other methods work on (a frozen
+        dataclass per kind); raise ValidationError if what it names can no longer be read.
+
+        The engine parses once per step and hands the action to ``check_executable``,
+        ``match_facts``, ``title`` and ``execute``. The default returns the payload itself, for
+        kinds whose payload is already what they act on."""
+        return payload
+
+    def action(self, payload_or_action: Any) -> Any:
+        """``payload_or_action`` as the typed action. The request pages show a stored request
+        and pass its payload to ``ledger_effect`` and ``notices``; the engine passes the action
+        it parsed already."""
+        if isinstance(payload_or_action, dict):
+            return self.parse(payload_or_action)
+        return payload_or_action
+
+    def title(self, action: Any) -> str:
         raise NotImplementedError
 
-    def match_facts(self, payload: dict) -> MatchFacts:
+    def match_facts(self, action: Any) -> MatchFacts:
         return MatchFacts()
 
-    def ledger_effect(self, payload: dict) -> list[EffectLine]:
+    def ledger_effect(self, action: Any) -> list[EffectLine]:
+        """What the ledger will show; takes the action or a stored payload (see ``action``)."""
         return []
 
-    def notices(self, payload: dict) -> list[str]:
-        """Facts an approver must see on the request page (e.g. a cooling-off period)."""
+    def notices(self, action: Any) -> list[str]:
+        """Facts an approver must see on the request page (e.g. a cooling-off period); takes the
+        action or a stored payload (see ``action``)."""
         return []
 
-    def check_executable(self, payload: dict) -> None:
+    def check_executable(self, action: Any) -> None:
         """Rules that hold whatever a policy says; checked when made and again when executed."""
 
-    def execute(self, *, request, payload: dict, actor) -> dict:
-        """Carry out the action inside the deciding transaction; return a result summary."""
+    def execute(self, *, request, action: Any, actor) -> dict:
+        """Carry out the action inside the deciding transaction through named services (each
+        writes its own audit row); return a result summary."""
         raise NotImplementedError
 
 

@@ -119,15 +119,16 @@ def create_request(
                 raise ApprovalError(_("This idempotency key belongs to another request."))
             return existing
     clean = handler.clean_payload(payload)
-    handler.check_executable(clean)
-    facts = with_valuation(handler.match_facts(clean))
+    action = handler.parse(clean)
+    handler.check_executable(action)
+    facts = with_valuation(handler.match_facts(action))
     policy = match_policy(kind, facts)
     _ensure_meetable(policy, maker)
     now = timezone.now()
     with transaction.atomic():
         request = ApprovalRequest(
             kind=kind,
-            title=handler.title(clean)[:255],
+            title=handler.title(action)[:255],
             maker=maker,
             created_at=now,
             expires_at=now + policy.expires_after,
@@ -161,15 +162,16 @@ def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: st
         ensure_open(locked)
         handler = _kind(locked.kind)
         clean = handler.clean_payload(payload)
-        handler.check_executable(clean)
-        facts = with_valuation(handler.match_facts(clean))
+        action = handler.parse(clean)
+        handler.check_executable(action)
+        facts = with_valuation(handler.match_facts(action))
         policy = match_policy(locked.kind, facts)
         _ensure_meetable(policy, maker)
         before = locked.payload_digest
         locked.payload = clean
         locked.payload_digest = action_digest(locked.kind, clean)
         locked.revision += 1
-        locked.title = handler.title(clean)[:255]
+        locked.title = handler.title(action)[:255]
         locked.policy = policy
         locked.policy_version = policy.version
         for name, value in _facts_fields(facts).items():
@@ -280,10 +282,11 @@ def _execute(request: ApprovalRequest, approver) -> None:
             )
         )
     handler = _kind(request.kind)
-    handler.check_executable(request.payload)
+    action = handler.parse(request.payload)
+    handler.check_executable(action)
     progress = quorum_progress(request)
     with approved_request(request.pk):
-        result = handler.execute(request=request, payload=request.payload, actor=approver) or {}
+        result = handler.execute(request=request, action=action, actor=approver) or {}
     request.status = RequestStatus.EXECUTED
     request.executed_at = request.closed_at = timezone.now()
     request.result = result

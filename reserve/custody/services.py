@@ -1,19 +1,24 @@
-"""Custody reference data: assets, custody wallets and their receiving addresses.
+"""Custody reference data: assets, custody wallets, their receiving addresses, and the
+allow-list of addresses the fund may send to.
 
-These records say where the fund receives coins and what a stored amount means, so nobody
-changes them alone: the request kinds in :mod:`reserve.kinds.custody` call these services when
-custody and board approvers have approved (DESIGN §4). Each write validates the record, keeps
+These records say where the fund receives and sends coins and what a stored amount means, so
+nobody changes them alone: request kinds call these services when custody, treasury and board
+approvers have approved (DESIGN §4; the allow-list through :mod:`reserve.kinds.allowlist`). Each write validates the record, keeps
 its history (who, through which request) and writes its audit row in the same transaction.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserve.audit import record_event
-from reserve.models import Asset, Wallet, WalletAddress
+from reserve.models import AllowListedAddress, Asset, Wallet, WalletAddress
+from reserve.settings_governed import ALLOWLIST_COOLING_OFF_HOURS, governed_value
 
 
 def _saved(instance, *, actor, request) -> None:
@@ -152,3 +157,61 @@ def deactivate_wallet_address(*, address: WalletAddress, actor, request=None) ->
         data={"wallet": row.wallet.code, "address": row.address, **_source(request)},
     )
     return row
+
+
+@transaction.atomic
+def allowlist_address(
+    *, network: str, address: str, label: str, counterparty: str = "", actor, request
+) -> AllowListedAddress:
+    """Put ``address`` on the allow-list; it becomes usable after the governed cooling-off
+    period. ``request`` is the approved allow-list change (every entry names one)."""
+    if AllowListedAddress.objects.filter(network=network, address=address, removed_at__isnull=True).exists():
+        raise ValidationError({"address": [_("This address is already on the allow-list.")]})
+    now = timezone.now()
+    entry = AllowListedAddress(
+        network=network,
+        address=address,
+        label=label,
+        counterparty=counterparty,
+        added_at=now,
+        usable_from=now + dt.timedelta(hours=governed_value(ALLOWLIST_COOLING_OFF_HOURS)),
+        added_by_request=request,
+    )
+    entry._history_user = actor
+    entry.save()
+    record_event(
+        action="reserve.allowlisted_address.added",
+        actor=actor,
+        subject=entry,
+        data={
+            "network": network,
+            "address": address,
+            "label": label,
+            "usable_from": entry.usable_from.isoformat(),
+            **_source(request),
+        },
+    )
+    return entry
+
+
+@transaction.atomic
+def remove_allowlisted_address(*, network: str, address: str, actor, request) -> AllowListedAddress:
+    """Take ``address`` off the allow-list; the row stays as the record of when it was usable."""
+    entry = (
+        AllowListedAddress.objects.select_for_update()
+        .filter(network=network, address=address, removed_at__isnull=True)
+        .first()
+    )
+    if entry is None:
+        raise ValidationError({"address": [_("This address is not on the allow-list.")]})
+    entry.removed_at = timezone.now()
+    entry.removed_by_request = request
+    entry._history_user = actor
+    entry.save(update_fields=["removed_at", "removed_by_request"])
+    record_event(
+        action="reserve.allowlisted_address.removed",
+        actor=actor,
+        subject=entry,
+        data={"network": network, "address": address, **_source(request)},
+    )
+    return entry

@@ -525,3 +525,25 @@ def _post(
             },
         )
     return entry
+
+
+@transaction.atomic
+def close_period(*, year: int, month: int, actor, request=None) -> Period:
+    """Close a calendar month: entries dated in it (or before it) are refused from now on.
+    ``request`` is the approved period-close request, named in the audit row."""
+    # Postings dated in this year take this row's lock before they check the periods:
+    # holding it here means no posting slips into the month while it closes.
+    JournalSequence.objects.bulk_create([JournalSequence(year=year)], ignore_conflicts=True)
+    JournalSequence.objects.select_for_update().get(year=year)
+    period, _created = Period.objects.get_or_create(year=year, month=month)
+    period.closed_at = timezone.now()
+    period.closed_by = actor
+    period._history_user = actor
+    period.save()
+    record_event(
+        action="reserve.period.closed",
+        actor=actor,
+        subject=period,
+        data={"request": request.pk} if request is not None else {},
+    )
+    return period

@@ -92,7 +92,7 @@ class _ProbeKind(RequestKind):
     def title(self, payload):
         return "Probe"
 
-    def execute(self, *, request, payload, actor):
+    def execute(self, *, request, action, actor):
         return {}
 
 
