@@ -1,11 +1,16 @@
 """The approval engine's rows: policies and governed settings (changed by proposals), requests and
 decisions (recorded by the engine). All are read-only for everyone, superusers included.
+
+Requests and decisions are listed to each user as the workflow screens and the API show them:
+:func:`reserve.approvals.access.requests_visible_to` decides.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q
+from django.contrib.admin.utils import unquote
+from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +28,7 @@ from reserve.admin.base import (
 )
 from reserve.admin.forms import PolicyProposalForm, SettingChangeForm
 from reserve.admin.proposals import Proposal, ProposalAdminMixin, policy_summary
+from reserve.approvals.access import requests_visible_to
 from reserve.approvals.registry import registered_kinds
 from reserve.approvals.services import quorum_progress
 from reserve.models import (
@@ -181,6 +187,14 @@ class GovernedSettingAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
 KindFilter = registry_filter(_("kind"), "kind", registered_kinds)
 
 
+def visible_to(user, queryset: QuerySet, request_field: str = "pk") -> QuerySet:
+    """``queryset`` narrowed to the requests ``user`` may read (through ``request_field``): the
+    rule of the workflow screens and the API. Superusers read everything, without a subquery."""
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{request_field}__in": requests_visible_to(user).values("pk")})
+
+
 class DecisionInline(ReadOnlyInline):
     model = Decision
     fields = ("decided_at", "approver", "verdict", "comment", "revision", "digest", "second_factor", "via")
@@ -235,6 +249,23 @@ class ApprovalRequestAdmin(ReadOnlyHistoryAdmin):
         (_("Result"), {"fields": ("result_display",)}),
     )
     inlines = [DecisionInline]
+
+    def get_queryset(self, request):
+        return visible_to(request.user, super().get_queryset(request))
+
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history shows the last recorded version of a row get_queryset hides, so a
+        # request the user may not read is refused here as the change page refuses it.
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _visible_or_404(self, request, object_id: str) -> None:
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
 
     @admin.display(description=_("reference"), ordering="id")
     def reference(self, obj: ApprovalRequest) -> str:
@@ -318,3 +349,6 @@ class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "via",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return visible_to(request.user, super().get_queryset(request), "request")
