@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-import reserve.api.admin  # noqa: F401  (registers the admin screens if reserve/admin.py does not yet)
+import reserve.admin.api_clients  # noqa: F401  (the admin screens under test)
 from reserve.api.clients import (
     claim_idempotency_key,
     create_client,

@@ -2,7 +2,6 @@
 and revoked by actions that show a new token once), the call log and stored idempotent replies.
 
 Every change goes through :mod:`reserve.api.clients`, which writes the audit journal.
-Imported by ``reserve/admin.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from reserve.admin.base import ReadOnlyAdminMixin
 from reserve.api.clients import (
     DEFAULT_TOKEN_LIFETIME,
     IssuedToken,
@@ -49,20 +49,6 @@ def _show_once(request, issued: IssuedToken) -> None:
 
 def _refusal(request, exc: ValidationError) -> None:
     messages.error(request, " ".join(exc.messages))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-# --- clients --------------------------------------------------------------------------------------
 
 
 class ApiClientForm(forms.ModelForm):
@@ -204,9 +190,6 @@ class ApiClientAdmin(SimpleHistoryAdmin):
         )
 
 
-# --- tokens ---------------------------------------------------------------------------------------
-
-
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are issued from the client's page (action); here they are rotated and revoked."""
@@ -260,11 +243,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
 
 
-# --- call log and stored replies ------------------------------------------------------------------
-
-
 @admin.register(ApiCallLog)
-class ApiCallLogAdmin(ReadOnlyAdmin):
+class ApiCallLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "at",
         "client",
@@ -282,7 +262,7 @@ class ApiCallLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["key", "client", "user", "method", "path", "status_code", "created_at", "expires_at"]
     list_filter = ["client", "method", "status_code"]
     search_fields = ["key", "path"]

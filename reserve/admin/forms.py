@@ -112,9 +112,6 @@ class ProposalForm(forms.Form):
                 self.add_error(None, errors)
 
 
-# --- policies -----------------------------------------------------------------------------------
-
-
 def kind_choices() -> list[tuple[str, str]]:
     """Evaluated per form: apps register their kinds in ``ready()``, after the admin loads."""
     return [("", _("Any kind"))] + [(kind.code, f"{kind.label} ({kind.code})") for kind in registered_kinds()]
@@ -277,9 +274,6 @@ class PolicyProposalForm(ProposalForm):
         }
 
 
-# --- allow-list -----------------------------------------------------------------------------------
-
-
 class AllowListAdditionForm(ProposalForm):
     request_kind = "reserve.allowlist_change"
     title = _("Propose adding an allow-list address")
@@ -323,9 +317,6 @@ class AllowListRemovalForm(ProposalForm):
         }
 
 
-# --- approvers ------------------------------------------------------------------------------------
-
-
 class ApproverGrantForm(ProposalForm):
     request_kind = "reserve.approver_change"
     title = _("Propose granting approval power")
@@ -350,9 +341,6 @@ class ApproverRevokeForm(ApproverGrantForm):
     @classmethod
     def initial_for(cls, membership: ApproverMembership) -> dict:
         return {"user": membership.user.get_username(), "group": membership.group.name}
-
-
-# --- governed settings ----------------------------------------------------------------------------
 
 
 def setting_choices() -> list[tuple[str, str]]:
@@ -386,9 +374,6 @@ class SettingChangeForm(ProposalForm):
 
     def payload(self) -> dict:
         return {"key": self.cleaned_data["key"], "value": self.cleaned_data["value"]}
-
-
-# --- Django users and groups ----------------------------------------------------------------------
 
 
 class ApproverGroupsGuardedUserChangeForm(UserChangeForm):
