@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from reserve import views as workflow_views
+from reserve.workflow import views as workflow_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,5 +12,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", workflow_views.login_view, name="login"),
     path("accounts/logout/", workflow_views.logout_view, name="logout"),
-    path("", include("reserve.workflow_urls")),
+    path("", include("reserve.workflow.urls")),
 ]

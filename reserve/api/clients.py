@@ -416,13 +416,14 @@ def purge_expired_idempotency_records(now: dt.datetime | None = None) -> int:
 
 
 def verify_second_factor(*, user, token: str) -> bool:
-    """Check a TOTP code against ``user``'s confirmed devices (django-otp: a code is accepted
-    once, and failures slow further attempts down). Call it outside the decision's transaction,
-    so that a used code and a failed try stay recorded even when the decision is refused."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    """Check a TOTP code for a decision made through the API. The check and its cap on wrong
+    codes are the screens' (:func:`reserve.otp.verify_code`): five wrong codes in a row, here
+    or on a screen, refuse every code for a minute (this answers False meanwhile). Call it
+    outside the decision's transaction, so that a used code and a failed try stay recorded
+    even when the decision is refused."""
+    from reserve.otp import CodeThrottled, Purpose, verify_code
 
-    with transaction.atomic():
-        for device in TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update():
-            if device.verify_token(token):
-                return True
-    return False
+    try:
+        return verify_code(user=user, code=token, purpose=Purpose.DECIDE) is not None
+    except CodeThrottled:
+        return False

@@ -611,7 +611,7 @@ class TestCoolingOffOnThePage:
 
 
 def test_a_second_factor_entered_long_ago_no_longer_decides(team, transfer):
-    from reserve.views import SECOND_FACTOR_SESSION_KEY
+    from reserve.workflow.otp_views import SECOND_FACTOR_SESSION_KEY
 
     client = verified_client(team.custody1)
     session = client.session

@@ -1,5 +1,6 @@
-"""The approvers' workflow screens (DESIGN §7): inbox, request page with approve/reject,
-new transfer, second factor (TOTP) verification and enrolment, dashboard.
+"""The approvers' workflow screens (DESIGN §7): inbox, request page with approve/reject and
+the maker's cancel, a "new request" screen for every kind with a form, dashboard. The second
+factor screens are in :mod:`reserve.workflow.otp_views`.
 
 Views are thin: they check who may see a page, call the approval engine's services and
 selectors, and put the engine's refusals back on the page. The engine re-checks every rule
@@ -8,43 +9,33 @@ under a row lock, so nothing here is the last line of defence.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from base64 import b32encode
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
-import django_otp
-import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.template.loader import select_template
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.views.decorators.http import require_http_methods, require_POST
 
 from reserve.approvals.access import may_make_requests, may_view_request
-from reserve.approvals.registry import UnknownKind, get_kind
+from reserve.approvals.registry import RequestKind, UnknownKind, get_kind, registered_kinds
 from reserve.approvals.services import (
+    cancel_request,
     create_request,
     decide,
     quorum_progress,
     refusal_reason,
     requests_awaiting,
 )
-from reserve.audit import record_event
-from reserve.forms import DecisionForm, OtpForm, TransferForm, add_service_errors
 from reserve.ledger.selectors import balances, holdings_as_of
 from reserve.models import (
     HELD_CATEGORIES,
@@ -56,9 +47,9 @@ from reserve.models import (
     RequestStatus,
     Verdict,
 )
-
-#: Name of a device enrolled from the screens (stored data, shown in the admin).
-ENROLLED_DEVICE_NAME = "Authenticator app"
+from reserve.otp import has_confirmed_device
+from reserve.workflow.forms import DecisionForm, add_service_errors
+from reserve.workflow.otp_views import second_factor_fresh
 
 login_view = auth_views.LoginView.as_view(redirect_authenticated_user=True)
 logout_view = auth_views.LogoutView.as_view()
@@ -66,22 +57,6 @@ logout_view = auth_views.LogoutView.as_view()
 
 def may_see_dashboard(user) -> bool:
     return user.is_authenticated and user.has_perm("reserve.view_account")
-
-
-def _safe_next(request: HttpRequest) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse("workflow:inbox")
-
-
-def _with_next(url_name: str, next_url: str) -> str:
-    return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
-
-
-# --- inbox -----------------------------------------------------------------------------------------
 
 
 @login_required
@@ -115,11 +90,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reserve/inbox.html",
-        {"awaiting": awaiting, "mine_open": mine_open, "took_part": took_part, "now": timezone.now()},
+        {
+            "awaiting": awaiting,
+            "mine_open": mine_open,
+            "took_part": took_part,
+            "now": timezone.now(),
+            "new_request_kinds": proposable_kinds(user),
+        },
     )
-
-
-# --- request page ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -164,26 +142,6 @@ def _ledger_effect(approval: ApprovalRequest):
         return None
 
 
-SECOND_FACTOR_SESSION_KEY = "reserve_second_factor_at"
-
-
-def _mark_second_factor(request: HttpRequest, device) -> None:
-    request.session.cycle_key()  # a new session key for the raised privilege
-    django_otp.login(request, device)
-    request.session[SECOND_FACTOR_SESSION_KEY] = timezone.now().timestamp()
-
-
-def second_factor_fresh(request: HttpRequest) -> bool:
-    """A decision counts as made with a second factor only within a few minutes of entering a
-    code (settings.SECOND_FACTOR_MAX_AGE), not for the whole life of the session."""
-    if not request.user.is_verified():
-        return False
-    verified_at = request.session.get(SECOND_FACTOR_SESSION_KEY)
-    if verified_at is None:
-        return False
-    return timezone.now().timestamp() - verified_at <= settings.SECOND_FACTOR_MAX_AGE.total_seconds()
-
-
 def _request_context(request: HttpRequest, approval: ApprovalRequest, form: DecisionForm | None) -> dict:
     user = request.user
     reason = refusal_reason(approval, user)
@@ -222,7 +180,8 @@ def _request_context(request: HttpRequest, approval: ApprovalRequest, form: Deci
         "refusal": reason,
         "may_decide": reason is None and (verified or not requires_2fa),
         "needs_second_factor": reason is None and requires_2fa and not verified,
-        "has_device": TOTPDevice.objects.devices_for_user(user, confirmed=True).exists(),
+        "has_device": has_confirmed_device(user),
+        "may_cancel": may_cancel(user, approval),
         "form": form,
     }
 
@@ -274,21 +233,39 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "reserve/request_detail.html", _request_context(request, approval, form))
 
 
-# --- new transfer ---------------------------------------------------------------------------------
+def _kind_with_form(slug: str) -> RequestKind:
+    """The registered kind offered at ``workflow/requests/new/<slug>/``; 404 for an unknown
+    slug or a kind without a form (its requests are made elsewhere: the admin or the API)."""
+    for kind in registered_kinds():
+        if kind.slug == slug and kind.form_class:
+            return kind
+    raise Http404
+
+
+def proposable_kinds(user) -> list[RequestKind]:
+    """The kinds with a "new request" screen that ``user`` may propose (the one maker rule)."""
+    if not may_make_requests(user):
+        return []
+    return [kind for kind in registered_kinds() if kind.slug and kind.form_class]
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def new_transfer(request: HttpRequest) -> HttpResponse:
+def new_request(request: HttpRequest, slug: str) -> HttpResponse:
+    """The "new request" screen of any kind: its ``form_class`` (a
+    :class:`reserve.workflow.forms.RequestForm`) shapes the payload, the engine's
+    ``create_request`` validates it and picks the policy."""
+    kind = _kind_with_form(slug)
     if not may_make_requests(request.user):
         raise PermissionDenied
+    form_class = import_string(kind.form_class)
     if request.method == "POST":
-        form = TransferForm(request.POST)
+        form = form_class(request.POST)
         started = timezone.now()
         if form.is_valid():
             try:
                 approval = create_request(
-                    kind="reserve.transfer",
+                    kind=kind.code,
                     payload=form.payload(),
                     maker=request.user,
                     comment=form.cleaned_data["comment"],
@@ -307,118 +284,39 @@ def new_transfer(request: HttpRequest) -> HttpResponse:
                     )
                 return redirect("workflow:request", pk=approval.pk)
     else:
-        form = TransferForm(initial={"submission": uuid.uuid4().hex})
-    return render(request, "reserve/transfer_form.html", {"form": form})
+        form = form_class(initial={"submission": uuid.uuid4().hex})
+    template = select_template([f"reserve/new_request/{kind.slug}.html", "reserve/new_request/generic.html"])
+    return HttpResponse(template.render({"form": form, "kind": kind}, request))
 
 
-# --- second factor ----------------------------------------------------------------------------------
-
-
-class CodeThrottled(Exception):
-    def __init__(self, seconds: int) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
-
-
-def _confirmed_device(user) -> TOTPDevice | None:
-    return TOTPDevice.objects.devices_for_user(user, confirmed=True).order_by("id").first()
-
-
-#: Wrong codes in a row after which a device takes no code for a minute after the last one.
-MAX_WRONG_CODES_PER_MINUTE = 5
-
-
-def _check_code(device: TOTPDevice, code: str) -> TOTPDevice | None:
-    """Verify ``code`` on ``device`` under a row lock (no two concurrent tries), with
-    django-otp's throttling (after each wrong code the next try waits twice as long) capped so
-    that no minute sees more than five tries."""
-    with transaction.atomic():
-        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
-        now = timezone.now()
-        allowed, info = locked.verify_is_allowed()
-        until = (info or {}).get("locked_until") if not allowed else None
-        last_failure = locked.throttling_failure_timestamp
-        if locked.throttling_failure_count >= MAX_WRONG_CODES_PER_MINUTE and last_failure is not None:
-            until = max(until or now, last_failure + dt.timedelta(minutes=1))
-        if not allowed or (until is not None and until > now):
-            raise CodeThrottled(max(1, int(((until or now) - now).total_seconds()) + 1))
-        return locked if locked.verify_token(code) else None
-
-
-def _code_form_result(form, device: TOTPDevice) -> TOTPDevice | None:
-    try:
-        verified = _check_code(device, form.cleaned_data["code"])
-    except CodeThrottled as exc:
-        form.add_error(
-            "code",
-            _("Too many wrong codes. Wait %(seconds)d seconds, then enter a new code.")
-            % {"seconds": exc.seconds},
-        )
-        return None
-    if verified is None:
-        form.add_error(
-            "code", _("This code is not valid. Enter the current code from your authenticator app.")
-        )
-    return verified
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def otp_verify(request: HttpRequest) -> HttpResponse:
-    next_url = _safe_next(request)
-    device = _confirmed_device(request.user)
-    if device is None:
-        messages.info(request, _("Set up an authenticator app first; deciding requests needs it."))
-        return redirect(_with_next("workflow:otp-enrol", next_url))
-    form = OtpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        verified = _code_form_result(form, device)
-        if verified is not None:
-            _mark_second_factor(request, verified)
-            messages.success(request, _("Second factor verified."))
-            return redirect(next_url)
-    return render(request, "reserve/otp_verify.html", {"form": form, "next": next_url})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def otp_enrol(request: HttpRequest) -> HttpResponse:
-    """First enrolment of an authenticator app: an unconfirmed device, shown as a QR code and
-    its secret, confirmed by its first code. Replacing a confirmed device is an admin task."""
-    user = request.user
-    next_url = _safe_next(request)
-    if _confirmed_device(user) is not None:
-        messages.info(request, _("Your authenticator app is already set up; enter its code."))
-        return redirect(_with_next("workflow:otp-verify", next_url))
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=ENROLLED_DEVICE_NAME, confirmed=False)
-    form = OtpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        verified = _code_form_result(form, device)
-        if verified is not None:
-            with transaction.atomic():
-                verified.confirmed = True
-                verified.save(update_fields=["confirmed"])
-                TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-                record_event(action="reserve.second_factor.enrolled", actor=user, subject=verified)
-            _mark_second_factor(request, verified)
-            messages.success(request, _("Your authenticator app is set up and verified."))
-            return redirect(next_url)
-    return render(
-        request,
-        "reserve/otp_enrol.html",
-        {
-            "form": form,
-            "next": next_url,
-            # segno draws the SVG from the otpauth:// URL: paths only, no user-supplied markup.
-            "qr_svg": mark_safe(segno.make(device.config_url).svg_inline(scale=4)),  # noqa: S308
-            "secret": b32encode(device.bin_key).decode("ascii"),
-        },
+def may_cancel(user, approval: ApprovalRequest) -> bool:
+    """Whether the page offers the cancel button; the engine decides (only the maker, only
+    while the request is open)."""
+    return (
+        approval.maker_id == user.pk
+        and approval.status == RequestStatus.PENDING
+        and approval.expires_at > timezone.now()
     )
 
 
-# --- dashboard ------------------------------------------------------------------------------------
+@login_required
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = get_object_or_404(ApprovalRequest, pk=pk)
+    if not may_view_request(request.user, approval):
+        raise Http404
+    if approval.maker_id != request.user.pk:
+        raise PermissionDenied
+    try:
+        cancel_request(request=approval, maker=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, _("You cancelled request %(ref)s; it is closed.") % {"ref": approval.reference}
+        )
+    return redirect("workflow:request", pk=approval.pk)
 
 
 @login_required
