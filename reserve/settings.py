@@ -188,11 +188,17 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "reserve.api.errors.exception_handler",
+    # JSON only, and strictly (reserve.api.parsers): hostile bodies are a 400, never a 500.
+    "DEFAULT_PARSER_CLASSES": ["reserve.api.parsers.StrictJSONParser"],
     # Per integration client (reserve.api.throttling); the counts live in the default cache,
     # which must be shared (Redis) when several web processes serve the API.
     "DEFAULT_THROTTLE_CLASSES": ["reserve.api.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_client": env("API_THROTTLE_RATE") or "600/min"},
 }
+
+#: Largest request body the API reads (bytes); a larger one is a 413 ``too_large``. Below
+#: Django's DATA_UPLOAD_MAX_MEMORY_SIZE, so the API's own JSON error answers first.
+API_MAX_BODY_SIZE = 1024 * 1024
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "State Digital Asset Fund API",

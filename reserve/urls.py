@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from reserve.api.errors import endpoint_not_found
 from reserve.workflow import views as workflow_views
 
 urlpatterns = [
@@ -13,4 +14,7 @@ urlpatterns = [
     path("accounts/login/", workflow_views.login_view, name="login"),
     path("accounts/logout/", workflow_views.logout_view, name="logout"),
     path("", include("reserve.workflow.urls")),
+    # Last, after every app's API routes: any other path under /api/v1/ answers 404 with the
+    # API's error body instead of Django's HTML page.
+    re_path(r"^api/v1/", endpoint_not_found, name="api-not-found"),
 ]

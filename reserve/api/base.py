@@ -1,15 +1,25 @@
 """What every endpoint of the API does, whatever it serves: it logs the calls of integration
 clients (:class:`reserve.models.ApiCallLog`) and refuses NUL characters in the path and the
-query, which PostgreSQL cannot store or compare (they would otherwise be server errors)."""
+query, which PostgreSQL cannot store or compare (they would otherwise be server errors), and
+bodies over ``settings.API_MAX_BODY_SIZE`` (413)."""
 
 from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
 from reserve.api.clients import record_api_call
+from reserve.api.errors import PayloadTooLarge
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 class ApiEndpoint:
@@ -35,6 +45,9 @@ class ApiEndpoint:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if _content_length(request) > settings.API_MAX_BODY_SIZE:
+            # Before anything reads the body (Django would refuse it with an HTML page).
+            raise PayloadTooLarge()
         if "\x00" in request.path:
             raise exceptions.NotFound()
         bad = sorted(

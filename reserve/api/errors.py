@@ -5,16 +5,19 @@ lists messages per input field (``non_field_errors`` for the rest) and is empty 
 input was invalid. The status codes and codes (also in the schema's description):
 
 =====  =================================================================================
-400    ``invalid`` (field errors), ``refused`` (the approval engine said no: the maker
-       deciding, not an approver, no policy covers it, second factor missing),
-       ``idempotency_key_required``
+400    ``invalid`` (field errors), ``refused`` (the approval engine said no: no policy
+       covers it, second factor missing), ``malformed`` (not JSON, nested deeper than 32
+       levels, a lone surrogate, NaN/Infinity), ``idempotency_key_required``
 401    ``not_authenticated``, ``token_invalid``, ``token_revoked``, ``token_expired``,
        ``client_revoked``, ``client_disabled`` (with ``WWW-Authenticate: Bearer``)
-403    ``permission_denied`` (scope missing, or no permission)
+403    ``permission_denied`` (scope missing, or no permission), ``refused`` (the approval
+       engine refused the caller: the maker deciding, not an approver, a role that may not
+       make requests)
 404    ``not_found``
 409    ``not_pending``, ``expired``, ``already_decided``, ``digest_mismatch``,
        ``policy_changed``, ``idempotency_in_flight`` (with ``Retry-After``)
 412    ``precondition_failed`` (stale ``If-Match``)
+413    ``too_large`` (the body exceeds ``API_MAX_BODY_SIZE``, 1 MB)
 422    ``idempotency_key_reused`` (same key, another request)
 428    ``precondition_required`` (no ``If-Match``)
 429    ``throttled`` (with ``Retry-After``)
@@ -28,6 +31,7 @@ same shape in the OpenAPI schema.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.http import Http404, JsonResponse
@@ -45,7 +49,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from reserve.approvals.services import ApprovalError
+from reserve.approvals.services import STATE_CONFLICTS, ApprovalError
 from reserve.retry import ServiceBusy, is_retryable
 
 
@@ -76,6 +80,21 @@ class Refused(exceptions.APIException):
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = _("The approval engine refused this.")
+    default_code = "refused"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """The body is larger than ``settings.API_MAX_BODY_SIZE``."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The body is too large for this API.")
+    default_code = "too_large"
+
+
+class RefusedPermission(exceptions.PermissionDenied):
+    """The approval engine refused the caller: it may not do this at all (wrong role, the
+    maker deciding, not an approver the policy names)."""
+
     default_code = "refused"
 
 
@@ -144,8 +163,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         # A lost race outside a retried service (or inside an enclosing transaction): it
         # changed nothing, so the caller may simply try again.
         exc = ServiceUnavailable()
-    elif isinstance(exc, ApprovalError) and not hasattr(exc, "error_dict"):
-        exc = Refused(exc.messages[0])
+    elif isinstance(exc, ApprovalError):
+        exc = refusal(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
     elif isinstance(exc, Http404):
@@ -157,6 +178,33 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     response.data = error_body(exc)
     return response
+
+
+#: Engine refusal codes that mean the caller may not do this at all (wrong role, the maker
+#: deciding, not an approver of the policy): 403.
+PERMISSION_REFUSALS = frozenset({"refused"})
+
+
+def refusal(exc: ApprovalError) -> exceptions.APIException:
+    """The one mapping from an engine refusal to the API's error, for every endpoint.
+
+    - field errors: 400 ``invalid`` with the fields' messages;
+    - a state in the way (:data:`reserve.approvals.services.STATE_CONFLICTS`: no longer
+      pending, expired, changed since read, policy changed, already decided): 409 with the
+      engine's code;
+    - the caller may not do this (:data:`PERMISSION_REFUSALS`): 403 ``refused``;
+    - anything else the engine says no to (no policy covers it, a second factor is missing):
+      400 ``refused``.
+    """
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(serializers.as_serializer_error(exc))
+    code = exc.error_list[0].code
+    message = exc.messages[0]
+    if code in STATE_CONFLICTS:
+        return Conflict(message, code=code)
+    if code in PERMISSION_REFUSALS:
+        return RefusedPermission(message)
+    return Refused(message)
 
 
 def error_body(exc: exceptions.APIException) -> dict:

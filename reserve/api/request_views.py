@@ -24,7 +24,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, generics
 from rest_framework.filters import OrderingFilter
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -36,14 +35,15 @@ from reserve.api import pagination
 from reserve.api.base import ApiEndpoint
 from reserve.api.clients import verify_second_factor
 from reserve.api.errors import (
-    Conflict,
     PreconditionFailed,
     PreconditionRequired,
     Refused,
     error_responses,
+    refusal,
 )
 from reserve.api.filters import RequestFilter
 from reserve.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER, idempotent, request_key
+from reserve.api.parsers import StrictJSONParser
 from reserve.api.permissions import CanViewModels, TokenHasScope, TokenRequired
 from reserve.api.request_serializers import (
     PAYLOAD_SERIALIZERS,
@@ -61,7 +61,6 @@ from reserve.api.selectors import request_detail
 from reserve.approvals.access import requests_visible_to
 from reserve.approvals.registry import UnknownKind, get_kind
 from reserve.approvals.services import (
-    STATE_CONFLICTS,
     ApprovalError,
     amend_request,
     cancel_request,
@@ -124,7 +123,7 @@ class ReadRequestsApi(ApiEndpoint):
 class WriteRequestsApi(ApiEndpoint):
     permission_classes = [IsAuthenticated, TokenRequired, TokenHasScope]
     required_scope = Scope.REQUESTS_WRITE
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
 
 
@@ -170,19 +169,6 @@ def detail_response(approval_request: ApprovalRequest, *, status: int = 200) -> 
 
 def _reload(request: Request, pk: int) -> ApprovalRequest:
     return request_detail(requests_visible_to(request.user), pk)
-
-
-def refusal(exc: ApprovalError) -> Exception:
-    """The API error for an engine refusal: field errors stay a 400 with those fields; a state
-    in the way (no longer pending, expired, changed since the caller read it, already decided
-    by the caller) is a 409 with the engine's code; anything else is a 400 ``refused``."""
-    if hasattr(exc, "error_dict"):
-        return exc
-    code = exc.error_list[0].code
-    message = exc.messages[0]
-    if code in STATE_CONFLICTS:
-        return Conflict(message, code=code)
-    return Refused(message)
 
 
 def _if_match(request: Request) -> list[str]:

@@ -1,7 +1,9 @@
-from django.urls import path, re_path
+"""The API's routes under ``/api/v1/``. Its catch-all 404 is in :mod:`reserve.urls`, after every
+app's include, so that it swallows no later ``/api/v1/<app>/`` route."""
+
+from django.urls import path
 
 from reserve.api import request_views, views
-from reserve.api.errors import endpoint_not_found
 
 app_name = "api"
 urlpatterns = [
@@ -23,6 +25,4 @@ urlpatterns = [
     path("requests/<int:id>/payload", request_views.RequestPayloadApi.as_view(), name="request-payload"),
     path("requests/<int:id>/cancel", request_views.RequestCancelApi.as_view(), name="request-cancel"),
     path("requests/<int:id>/decisions/", request_views.DecisionCreateApi.as_view(), name="request-decisions"),
-    # Last: every other path answers 404 with the error body.
-    re_path(r"", endpoint_not_found, name="not-found"),
 ]

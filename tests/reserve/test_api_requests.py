@@ -504,7 +504,7 @@ def test_the_maker_cannot_approve_its_own_request(maker, made):
         HTTP_IDEMPOTENCY_KEY=new_key(),
     )
 
-    assert_refused(response, 400, "refused", "maker cannot decide")
+    assert_refused(response, 403, "refused", "maker cannot decide")
     assert not Decision.objects.exists()
 
 
@@ -512,7 +512,7 @@ def test_an_approver_outside_the_required_groups_is_refused(made, team):
     auditor = Approver(team.outsider)  # an auditor sees every request but approves none
     treasury = Approver(team.treasury1)  # an approver of other groups does not see it at all
 
-    assert_refused(auditor.decide(made["id"], digest=made["digest"]), 400, "refused", "not an approver")
+    assert_refused(auditor.decide(made["id"], digest=made["digest"]), 403, "refused", "not an approver")
     assert_refused(treasury.decide(made["id"], digest=made["digest"]), 404, "not_found")
     assert not Decision.objects.exists()
 
@@ -581,7 +581,7 @@ def test_a_code_of_another_person_is_refused(made, custody1, custody2):
 def test_a_superuser_cannot_approve_through_the_api(made, team):
     root = Approver(team.root, scopes=[Scope.REQUESTS_READ, Scope.REQUESTS_DECIDE])
 
-    assert_refused(root.decide(made["id"], digest=made["digest"]), 400, "refused", "not an approver")
+    assert_refused(root.decide(made["id"], digest=made["digest"]), 403, "refused", "not an approver")
     assert not Decision.objects.exists()
 
 
