@@ -53,7 +53,7 @@ class EvidenceInputSerializer(serializers.Serializer):
     )
 
 
-class _RequestInput(serializers.Serializer):
+class RequestInput(serializers.Serializer):
     comment = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default="", help_text=_("The maker's comment.")
     )
@@ -85,12 +85,12 @@ class AllowListChangePayloadSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="TransferCreate")
-class TransferCreateSerializer(_RequestInput, TransferPayloadSerializer):
+class TransferCreateSerializer(RequestInput, TransferPayloadSerializer):
     pass
 
 
 @extend_schema_serializer(component_name="AllowListChangeCreate")
-class AllowListChangeCreateSerializer(_RequestInput, AllowListChangePayloadSerializer):
+class AllowListChangeCreateSerializer(RequestInput, AllowListChangePayloadSerializer):
     pass
 
 

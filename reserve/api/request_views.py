@@ -8,10 +8,10 @@ needs an ``Idempotency-Key``; amendments need ``If-Match`` with the request's ET
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils.http import parse_etags
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +22,7 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
 )
-from rest_framework import exceptions, generics
+from rest_framework import exceptions, generics, serializers
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -30,7 +30,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reserve.amounts import AmountError
 from reserve.api import pagination
 from reserve.api.base import ApiEndpoint
 from reserve.api.clients import verify_second_factor
@@ -51,6 +50,7 @@ from reserve.api.request_serializers import (
     AllowListChangePayloadSerializer,
     DecisionInputSerializer,
     RequestDetailOutputSerializer,
+    RequestInput,
     RequestSummaryOutputSerializer,
     TransferCreateSerializer,
     TransferPayloadSerializer,
@@ -59,7 +59,8 @@ from reserve.api.request_serializers import (
 )
 from reserve.api.selectors import request_detail
 from reserve.approvals.access import requests_visible_to
-from reserve.approvals.registry import UnknownKind, get_kind
+from reserve.approvals.registry import RequestKind, registered_kinds
+from reserve.approvals.selectors import request_view
 from reserve.approvals.services import (
     ApprovalError,
     amend_request,
@@ -67,7 +68,6 @@ from reserve.approvals.services import (
     create_request,
     decide,
     decision_refusal,
-    quorum_progress,
 )
 from reserve.models import ApprovalRequest, Scope
 from reserve.retry import retry_on_conflict
@@ -145,20 +145,14 @@ def _validated(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
-def _ledger_effect(approval_request: ApprovalRequest) -> list:
-    try:
-        return get_kind(approval_request.kind).ledger_effect(approval_request.payload)
-    except (UnknownKind, ObjectDoesNotExist, KeyError, ValidationError, AmountError):
-        # The action refers to something that no longer exists; the detail still shows.
-        return []
-
-
-def detail_response(approval_request: ApprovalRequest, *, status: int = 200) -> Response:
+def detail_response(approval_request: ApprovalRequest, *, viewer, status: int = 200) -> Response:
+    shown = request_view(approval_request, viewer)  # the one "request as shown"
     data = RequestDetailOutputSerializer(
         approval_request,
         context={
-            "progress": quorum_progress(approval_request),
-            "ledger_effect": _ledger_effect(approval_request),
+            "progress": shown.progress,
+            # An action that refers to something that no longer exists still shows, without it.
+            "ledger_effect": shown.effect or [],
         },
     ).data
     response = Response(data, status=status, headers={"ETag": request_etag(approval_request)})
@@ -237,7 +231,7 @@ class RequestDetailApi(ReadRequestsApi, APIView):
         responses={200: RequestDetailOutputSerializer, **error_responses(401, 403, 404, 429)},
     )
     def get(self, request: Request, id: int) -> Response:
-        return detail_response(_visible(request, id))
+        return detail_response(_visible(request, id), viewer=request.user)
 
 
 # --- making ---------------------------------------------------------------------------------------
@@ -255,7 +249,43 @@ def _create(request: Request, *, kind: str, serializer_class, payload_serializer
         evidence=[dict(item) for item in data.get("evidence", [])],
         idempotency_key=request_key(request),
     )
-    return detail_response(_reload(request, made.pk), status=201)
+    return detail_response(_reload(request, made.pk), viewer=request.user, status=201)
+
+
+def create_serializer_for(payload_serializer_class) -> type[serializers.Serializer]:
+    """The create body of a kind: its payload fields plus the maker's comment and evidence."""
+    return type(
+        payload_serializer_class.__name__.replace("Payload", "") + "CreateInput",
+        (RequestInput, payload_serializer_class),
+        {"__module__": __name__},
+    )
+
+
+def api_kind(slug: str) -> RequestKind:
+    """The registered kind offered at ``POST /api/v1/requests/<slug>/``; 404 for an unknown slug
+    or a kind without an API serializer (any app's kind registered in its ``ready()``)."""
+    for kind in registered_kinds():
+        if kind.slug == slug and kind.api_serializer:
+            return kind
+    raise exceptions.NotFound()
+
+
+class KindCreateApi(WriteRequestsApi, APIView):
+    """``POST /api/v1/requests/<slug>/`` for any registered kind with an ``api_serializer``: the
+    same idempotency, errors and engine as every other write. Reserve's own kinds are
+    documented in the schema by their named endpoints below; the route itself is generic."""
+
+    @extend_schema(exclude=True)
+    @idempotent
+    def post(self, request: Request, slug: str) -> Response:
+        kind = api_kind(slug)
+        payload_serializer_class = import_string(kind.api_serializer)
+        return _create(
+            request,
+            kind=kind.code,
+            serializer_class=create_serializer_for(payload_serializer_class),
+            payload_serializer_class=payload_serializer_class,
+        )
 
 
 class TransferCreateApi(WriteRequestsApi, APIView):
@@ -391,7 +421,7 @@ class RequestPayloadApi(WriteRequestsApi, APIView):
             )
         except ApprovalError as exc:
             raise refusal(exc)
-        return detail_response(_reload(request, amended.pk))
+        return detail_response(_reload(request, amended.pk), viewer=request.user)
 
 
 class RequestCancelApi(WriteRequestsApi, APIView):
@@ -415,7 +445,7 @@ class RequestCancelApi(WriteRequestsApi, APIView):
             cancel_request(request=target, maker=request.user)
         except ApprovalError as exc:
             raise refusal(exc)
-        return detail_response(_reload(request, id))
+        return detail_response(_reload(request, id), viewer=request.user)
 
 
 # --- deciding -------------------------------------------------------------------------------------
@@ -478,4 +508,4 @@ class DecisionCreateApi(WriteRequestsApi, APIView):
             )
         except ApprovalError as exc:
             raise refusal(exc)
-        return detail_response(_reload(request, id), status=201)
+        return detail_response(_reload(request, id), viewer=request.user, status=201)

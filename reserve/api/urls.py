@@ -22,6 +22,8 @@ urlpatterns = [
         name="request-allowlist-change-create",
     ),
     path("requests/<int:id>/", request_views.RequestDetailApi.as_view(), name="request-detail"),
+    # Any other app's kind (after reserve's named ones and the numeric detail route above).
+    path("requests/<slug:slug>/", request_views.KindCreateApi.as_view(), name="request-create"),
     path("requests/<int:id>/payload", request_views.RequestPayloadApi.as_view(), name="request-payload"),
     path("requests/<int:id>/cancel", request_views.RequestCancelApi.as_view(), name="request-cancel"),
     path("requests/<int:id>/decisions/", request_views.DecisionCreateApi.as_view(), name="request-decisions"),

@@ -44,7 +44,7 @@ class TransferKind(RequestKind):
     label = gettext_lazy("Transfer between custody wallets")
     slug = "transfers"
     api_serializer = "reserve.api.request_serializers.TransferPayloadSerializer"
-    form_class = "reserve.forms.TransferForm"
+    form_class = "reserve.workflow.forms.TransferForm"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = checks.PayloadErrors()

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,13 +27,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reserve.approvals.access import may_make_requests, may_view_request
-from reserve.approvals.registry import RequestKind, UnknownKind, get_kind, registered_kinds
+from reserve.approvals.registry import RequestKind, registered_kinds
+from reserve.approvals.selectors import request_view
 from reserve.approvals.services import (
     cancel_request,
     create_request,
     decide,
-    quorum_progress,
-    refusal_reason,
     requests_awaiting,
 )
 from reserve.ledger.selectors import balances, holdings_as_of
@@ -42,8 +41,6 @@ from reserve.models import (
     ApprovalRequest,
     AuditEvent,
     Decision,
-    JournalEntry,
-    Posting,
     RequestStatus,
     Verdict,
 )
@@ -128,60 +125,30 @@ def _evidence(items) -> list[EvidenceItem]:
     return shown
 
 
-def _notices(approval: ApprovalRequest) -> list[str]:
-    try:
-        return get_kind(approval.kind).notices(approval.payload)
-    except (UnknownKind, ObjectDoesNotExist, LookupError, ValueError, ValidationError):
-        return []
-
-
-def _ledger_effect(approval: ApprovalRequest):
-    try:
-        return get_kind(approval.kind).ledger_effect(approval.payload)
-    except (UnknownKind, ObjectDoesNotExist, LookupError, ValueError, ValidationError):
-        return None
-
-
 def _request_context(request: HttpRequest, approval: ApprovalRequest, form: DecisionForm | None) -> dict:
     user = request.user
-    reason = refusal_reason(approval, user)
+    shown = request_view(approval, user, with_records=True)  # the one "request as shown"
     requires_2fa = approval.policy.requires_second_factor
     verified = second_factor_fresh(request)
-    entries = (
-        JournalEntry.objects.filter(request=approval)
-        .prefetch_related(
-            Prefetch("postings", queryset=Posting.objects.select_related("account__asset", "account__wallet"))
-        )
-        .order_by("year", "sequence")
-    )
-    audit = (
-        AuditEvent.objects.filter(
-            subject_content_type=ContentType.objects.get_for_model(ApprovalRequest),
-            subject_object_id=str(approval.pk),
-        )
-        .select_related("actor")
-        .order_by("id")
-    )
     if form is None:
         form = DecisionForm(initial={"digest": approval.payload_digest})
-    expired = approval.status == RequestStatus.PENDING and approval.expires_at <= timezone.now()
     return {
         "approval": approval,
-        "expired": expired,
+        "expired": shown.expired,
         "payload_rows": sorted(approval.payload.items()) if isinstance(approval.payload, dict) else [],
         "evidence": _evidence(approval.evidence),
         "tiers": list(approval.policy.tiers.select_related("group").order_by("position")),
-        "progress": quorum_progress(approval),
-        "decisions": list(approval.decisions.select_related("approver").order_by("decided_at", "id")),
-        "effect": _ledger_effect(approval),
-        "notices": _notices(approval) if approval.status == RequestStatus.PENDING else [],
-        "entries": list(entries),
-        "audit": list(audit),
-        "refusal": reason,
-        "may_decide": reason is None and (verified or not requires_2fa),
-        "needs_second_factor": reason is None and requires_2fa and not verified,
+        "progress": shown.progress,
+        "decisions": shown.decisions,
+        "effect": shown.effect,
+        "notices": shown.notices,
+        "entries": shown.entries,
+        "audit": shown.audit,
+        "refusal": shown.refusal,
+        "may_decide": shown.may_decide and (verified or not requires_2fa),
+        "needs_second_factor": shown.may_decide and requires_2fa and not verified,
         "has_device": has_confirmed_device(user),
-        "may_cancel": may_cancel(user, approval),
+        "may_cancel": shown.may_cancel,
         "form": form,
     }
 
@@ -287,16 +254,6 @@ def new_request(request: HttpRequest, slug: str) -> HttpResponse:
         form = form_class(initial={"submission": uuid.uuid4().hex})
     template = select_template([f"reserve/new_request/{kind.slug}.html", "reserve/new_request/generic.html"])
     return HttpResponse(template.render({"form": form, "kind": kind}, request))
-
-
-def may_cancel(user, approval: ApprovalRequest) -> bool:
-    """Whether the page offers the cancel button; the engine decides (only the maker, only
-    while the request is open)."""
-    return (
-        approval.maker_id == user.pk
-        and approval.status == RequestStatus.PENDING
-        and approval.expires_at > timezone.now()
-    )
 
 
 @login_required
