@@ -115,3 +115,22 @@ def confirm_enrolment(*, user, code: str) -> TOTPDevice | None:
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         record_event(action="reserve.second_factor.enrolled", actor=user, subject=verified)
     return verified
+
+
+@transaction.atomic
+def reset_authenticators(*, user, actor, request=None) -> int:
+    """Remove every authenticator of ``user`` (a lost or stolen phone) so that they enrol a new
+    one at their next decision. Only an approved ``reserve.authenticator_reset`` request calls
+    this: a second factor replaced by one person alone would be no second factor."""
+    devices = list(TOTPDevice.objects.select_for_update().filter(user=user).values_list("pk", "name"))
+    TOTPDevice.objects.filter(pk__in=[pk for pk, _name in devices]).delete()
+    record_event(
+        action="reserve.second_factor.reset",
+        actor=actor,
+        subject=user,
+        data={
+            "devices": [name for _pk, name in devices],
+            **({"request": request.pk} if request is not None else {}),
+        },
+    )
+    return len(devices)

@@ -333,6 +333,28 @@ class ApproverGrantForm(ProposalForm):
         }
 
 
+class AuthenticatorResetForm(ProposalForm):
+    """A lost or stolen authenticator: its replacement is decided by the board."""
+
+    request_kind = "reserve.authenticator_reset"
+    title = _("Propose replacing an authenticator")
+    fixed_fields = ("user",)
+
+    user = forms.CharField(label=_("user (username)"), max_length=150)
+    reason = forms.CharField(
+        label=_("why (lost, stolen, broken) and how the person's identity was confirmed"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+    @classmethod
+    def initial_for(cls, user) -> dict:
+        return {"user": user.get_username()}
+
+    def payload(self) -> dict:
+        return {"user": self.cleaned_data["user"], "reason": self.cleaned_data["reason"]}
+
+
 class ApproverRevokeForm(ApproverGrantForm):
     title = _("Propose revoking approval power")
     membership_action = "revoke"

@@ -19,7 +19,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reserve import roles
 from reserve.admin.base import ReadOnlyHistoryAdmin, request_link
-from reserve.admin.forms import ApproverGrantForm, ApproverGroupsGuardedUserChangeForm, ApproverRevokeForm
+from reserve.admin.forms import (
+    ApproverGrantForm,
+    ApproverGroupsGuardedUserChangeForm,
+    ApproverRevokeForm,
+    AuthenticatorResetForm,
+)
 from reserve.admin.proposals import Proposal, ProposalAdminMixin
 from reserve.models import (
     ApprovalRequest,
@@ -97,12 +102,21 @@ def _membership_lines(memberships) -> str:
     )
 
 
-class ReserveUserAdmin(auth_admin.UserAdmin):
+class ReserveUserAdmin(ProposalAdminMixin, auth_admin.UserAdmin):
     """Django's user admin, plus the approval power the engine counts (read-only) and a form
     that refuses edits of approver groups."""
 
     form = ApproverGroupsGuardedUserChangeForm
     readonly_fields = ("approval_power",)
+    proposals = (
+        Proposal(
+            "replace-authenticator",
+            _("Propose replacing the authenticator"),
+            AuthenticatorResetForm,
+            on_row=True,
+            applies=lambda user: user.is_active,
+        ),
+    )
     fieldsets = (*auth_admin.UserAdmin.fieldsets, (_("Approval power"), {"fields": ("approval_power",)}))
 
     def get_readonly_fields(self, request, obj=None):
@@ -116,7 +130,9 @@ class ReserveUserAdmin(auth_admin.UserAdmin):
         """Approver-change requests name users by username: renaming an approver, or a user
         named in a pending request, could make an approved request act on someone else."""
         pending = ApprovalRequest.objects.filter(
-            kind="reserve.approver_change", status=RequestStatus.PENDING, payload__user=user.get_username()
+            kind__in=["reserve.approver_change", "reserve.authenticator_reset"],
+            status=RequestStatus.PENDING,
+            payload__user=user.get_username(),
         )
         return user.approver_memberships.exists() or pending.exists()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from reserve.approvals.registry import register_kind
 from reserve.kinds.allowlist import AllowListChangeAction, AllowListChangeKind
+from reserve.kinds.authenticators import AuthenticatorResetAction, AuthenticatorResetKind
 from reserve.kinds.custody import CustodyChangeAction, CustodyChangeKind
 from reserve.kinds.disposals import DisposalAction, DisposalKind, usable_allowlisted
 from reserve.kinds.entries import OpeningBalanceAction, OpeningBalanceKind, ReversalAction, ReversalKind
@@ -52,6 +53,8 @@ __all__ = [
     "TransferAction",
     "TransferKind",
     "ensure_governance_possible",
+    "AuthenticatorResetAction",
+    "AuthenticatorResetKind",
     "CustodyChangeAction",
     "CustodyChangeKind",
     "register_reserve_kinds",
@@ -67,6 +70,7 @@ def register_reserve_kinds() -> None:
         ReversalKind(),
         AllowListChangeKind(),
         CustodyChangeKind(),
+        AuthenticatorResetKind(),
         PolicyChangeKind(),
         ApproverChangeKind(),
         SettingChangeKind(),

@@ -7,6 +7,9 @@ from reserve.approvals.policies import DefaultPolicy, register_default_policy
 RESERVE_DEFAULT_POLICIES = (
     DefaultPolicy(10, "Policy changes", "reserve.policy_change", ((roles.BOARD_MEMBER, 2),)),
     DefaultPolicy(20, "Approver changes", "reserve.approver_change", ((roles.BOARD_MEMBER, 2),)),
+    DefaultPolicy(
+        25, "Authenticator replacements", "reserve.authenticator_reset", ((roles.BOARD_MEMBER, 2),)
+    ),
     DefaultPolicy(30, "Governed settings", "reserve.setting_change", ((roles.BOARD_MEMBER, 2),)),
     DefaultPolicy(
         40,

@@ -199,3 +199,37 @@ class TestDeactivationRevokesOnEveryPath:
         assert not ApproverMembership.objects.filter(user=team.board1, revoked_at__isnull=True).exists()
         event = AuditEvent.objects.get(action="reserve.approvers.revoked_on_deactivation")
         assert event.data == {"groups": ["Board member"]}
+
+
+class TestALostAuthenticator:
+    def test_its_replacement_is_proposed_in_the_admin_and_decided_by_the_board(self, client, team, approve):
+        from django.urls import reverse
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        TOTPDevice.objects.create(user=team.custody1, name="phone", confirmed=True)
+        client.force_login(team.root)  # the administrator proposes; only the board decides
+        response = client.post(
+            reverse("admin:auth_user_propose_row", args=[team.custody1.pk, "replace-authenticator"]),
+            {"user": "custody1", "reason": "Phone stolen; identity confirmed by a call to her desk."},
+        )
+        assert response.status_code == 302, response.content.decode()[:1500]
+        from reserve.models import ApprovalRequest
+
+        request = ApprovalRequest.objects.get(kind="reserve.authenticator_reset")
+        assert request.policy.name == "Authenticator replacements"
+        assert TOTPDevice.objects.filter(user=team.custody1).exists()
+        approve(request, team.board1)
+        assert TOTPDevice.objects.filter(user=team.custody1).exists()
+        approve(request, team.board2)
+        assert not TOTPDevice.objects.filter(user=team.custody1).exists()
+        event = AuditEvent.objects.get(action="reserve.second_factor.reset")
+        assert event.data["devices"] == ["phone"] and event.data["request"] == request.pk
+
+    def test_nobody_replaces_their_own_alone(self, team, approve):
+        request = create_request(
+            kind="reserve.authenticator_reset",
+            payload={"user": "board1", "reason": "Lost it."},
+            maker=team.board1,
+        )
+        with pytest.raises(ApprovalError, match="maker cannot decide"):
+            approve(request, team.board1)
