@@ -4,7 +4,8 @@ One transaction takes the year's sequence row lock (gapless numbering, and a sin
 which posting transactions take locks, so they cannot deadlock each other), locks the touched
 accounts, checks every rule, writes the entry, its postings, the materialised balances, the
 per-day closing balances, the lots and the audit row. Amount arithmetic is done here in Python
-on ints, never in SQL.
+on ints, or in SQL only through ``AmountPlus`` (exact on both databases), which lets a
+backdated entry move every later day's closing balance in one UPDATE.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reserve.amounts import AmountError, check_units
+from reserve.amounts import AmountError, AmountPlus, check_units
 from reserve.audit import record_event
 from reserve.ledger.permit import executing_request_id
 from reserve.ledger.reasons import REVERSAL, UnknownReason, get_reason
@@ -151,12 +153,17 @@ def _next_number(year: int) -> int:
 
 
 def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: int) -> None:
-    """A backdated outflow must not make the account negative on any day since its date."""
-    rows = list(AccountDay.objects.filter(account=account, day__gte=day).values_list("day", "closing"))
-    if not rows:
+    """A backdated outflow must not make the account negative on any day since its date.
+
+    Two queries whatever the number of later days: the lowest closing on or after the day
+    (fixed-width text on SQLite orders like the numbers) and the closing before it."""
+    lowest = AccountDay.objects.filter(account=account, day__gte=day).aggregate(
+        low=Min("closing"), on_day=Count("id", filter=Q(day=day))
+    )
+    if lowest["low"] is None:
         return  # nothing recorded on or after the day: the balance check covers it
-    closings = [closing for _day, closing in rows]
-    if all(row_day != day for row_day, _closing in rows):
+    closings = [lowest["low"]]
+    if not lowest["on_day"]:
         previous = (
             AccountDay.objects.filter(account=account, day__lt=day)
             .order_by("-day")
@@ -174,8 +181,12 @@ def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: i
 
 
 def _record_day(account: Account, day: dt.date, amount: int) -> None:
-    row = AccountDay.objects.filter(account=account, day=day).first()
-    if row is None:
+    """Add ``amount`` to the account's day row and to every later closing balance: a constant
+    number of statements however far back the entry is dated."""
+    updated = AccountDay.objects.filter(account=account, day=day).update(
+        delta=AmountPlus("delta", amount), closing=AmountPlus("closing", amount)
+    )
+    if not updated:
         previous = (
             AccountDay.objects.filter(account=account, day__lt=day)
             .order_by("-day")
@@ -183,13 +194,8 @@ def _record_day(account: Account, day: dt.date, amount: int) -> None:
             .first()
         )
         AccountDay.objects.create(account=account, day=day, delta=amount, closing=(previous or 0) + amount)
-    else:
-        AccountDay.objects.filter(pk=row.pk).update(delta=row.delta + amount, closing=row.closing + amount)
-    # A backdated entry moves every later closing balance of this account.
-    for later_id, closing in AccountDay.objects.filter(account=account, day__gt=day).values_list(
-        "id", "closing"
-    ):
-        AccountDay.objects.filter(pk=later_id).update(closing=closing + amount)
+    # A backdated entry moves every later closing balance of this account, in one statement.
+    AccountDay.objects.filter(account=account, day__gt=day).update(closing=AmountPlus("closing", amount))
 
 
 def _consume_lots(
