@@ -198,38 +198,71 @@ def _record_day(account: Account, day: dt.date, amount: int) -> None:
     AccountDay.objects.filter(account=account, day__gt=day).update(closing=AmountPlus("closing", amount))
 
 
+#: How many lots one query reads while consuming: a posting reads only the lots it takes.
+LOT_BATCH = 64
+
+
 def _consume_lots(
     account: Account, amount: int, posting: Posting, prefer: list[int], forbidden: frozenset[str]
 ) -> list[_Piece]:
     """Take ``amount`` out of the account's lots: preferred lots first, then oldest first.
-    Lots under a restriction the reason forbids are never taken."""
+    Lots under a restriction the reason forbids are never taken.
+
+    FIFO runs in the database, a bounded batch at a time, with forbidden restrictions excluded
+    in SQL; the restricted units are looked at only when the others do not cover the amount."""
     pieces: list[_Piece] = []
     needed = amount
-    open_lots = list(Lot.objects.filter(account=account, remaining__gt=0).order_by("id"))
+    takable = Lot.objects.filter(account=account, remaining__gt=0)
     if forbidden:
-        blocked = [lot for lot in open_lots if lot.restriction in forbidden]
-        open_lots = [lot for lot in open_lots if lot.restriction not in forbidden]
-        if blocked and sum(lot.remaining for lot in open_lots) < amount:
+        takable = takable.exclude(restriction__in=forbidden)
+
+    def take(lot: Lot) -> None:
+        nonlocal needed
+        units = min(lot.remaining, needed)
+        lot.remaining -= units
+        Lot.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
+        pieces.append(_Piece(lot=lot, amount=units))
+        needed -= units
+
+    if prefer:
+        preferred = {lot.pk: lot for lot in takable.filter(pk__in=prefer)}
+        for lot_id in prefer:
+            if needed == 0:
+                break
+            if lot_id in preferred:
+                take(preferred[lot_id])
+    last_id = 0
+    while needed:
+        # A lot emptied above has remaining 0 now, so the query no longer returns it.
+        batch = list(takable.filter(pk__gt=last_id).order_by("id")[:LOT_BATCH])
+        for lot in batch:
+            if needed == 0:
+                break
+            take(lot)
+        if len(batch) < LOT_BATCH:
+            break
+        last_id = batch[-1].pk
+    if needed:
+        blocked = sorted(
+            set(
+                Lot.objects.filter(account=account, remaining__gt=0, restriction__in=forbidden)
+                .order_by()
+                .values_list("restriction", flat=True)
+                .distinct()
+            )
+        )
+        if blocked:
             raise LedgerError(
                 _("Units in %(account)s under restriction %(restriction)s can never be moved this way.")
-                % {"account": account, "restriction": ", ".join(sorted({lot.restriction for lot in blocked}))}
+                % {"account": account, "restriction": ", ".join(blocked)}
             )
-    order = {lot_id: i for i, lot_id in enumerate(prefer)}
-    open_lots.sort(key=lambda lot: (0, order[lot.pk]) if lot.pk in order else (1, lot.pk))
-    for lot in open_lots:
-        if needed == 0:
-            break
-        take = min(lot.remaining, needed)
-        lot.remaining -= take
-        Lot.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
-        LotMovement.objects.create(lot=lot, posting=posting, amount=take)
-        pieces.append(_Piece(lot=lot, amount=take))
-        needed -= take
-    if needed:
         raise LedgerError(
             _("Lots of account %(account)s do not cover the amount; run verify_ledger.")
             % {"account": account}
         )
+    LotMovement.objects.bulk_create(
+        [LotMovement(lot=piece.lot, posting=posting, amount=piece.amount) for piece in pieces]
+    )
     return pieces
 
 
