@@ -8,8 +8,9 @@ SQLite keeps only 15 significant digits in NUMERIC columns and sums them as floa
   and ``CHECK (balance >= 0)`` compare correctly (negatives sort below zero), summed with an
   ``EXACT_SUM`` aggregate that adds Python ints and is registered on every new connection.
 
-Amount arithmetic is done in Python under a row lock, never with ``F()`` expressions: on SQLite
-``F('balance') + 1`` would write an unpadded string.
+Amount arithmetic is done in Python under a row lock, or in SQL only through :class:`AmountPlus`
+(never a bare ``F()`` expression: on SQLite ``F('balance') + 1`` would write an unpadded string;
+``AmountPlus`` calls an exact ``AMOUNT_ADD`` function there).
 
 Human input ("0.00000001") is parsed with :func:`parse_amount`, which refuses anything that is
 not a plain non-negative decimal with at most the asset's number of decimals.
@@ -209,9 +210,34 @@ class _SqliteExactSum:
         return encode_sqlite(self.total) if self.seen else None
 
 
+class AmountPlus(models.Func):
+    """``column + units`` for an AmountField, exact on both databases (one UPDATE for many rows)."""
+
+    function = ""
+    template = "(%(expressions)s)"
+    arg_joiner = " + "
+
+    def __init__(self, column: str, units: int, **extra):
+        units = check_units(units)
+        super().__init__(models.F(column), models.Value(Decimal(units)), output_field=AmountField(), **extra)
+        self.units = units
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        column = self.source_expressions[0]
+        sql, params = compiler.compile(column)
+        return f"AMOUNT_ADD({sql}, %s)", (*params, str(self.units))
+
+
+def _sqlite_amount_add(text, units):
+    if text is None:
+        return None
+    return encode_sqlite(decode_sqlite(text) + int(units))
+
+
 def _register_sqlite_functions(sender, connection, **kwargs) -> None:
     if connection.vendor == "sqlite":
         connection.connection.create_aggregate("EXACT_SUM", 1, _SqliteExactSum)
+        connection.connection.create_function("AMOUNT_ADD", 2, _sqlite_amount_add, deterministic=True)
 
 
 def install_sqlite_functions() -> None:

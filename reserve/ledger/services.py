@@ -4,7 +4,8 @@ One transaction takes the year's sequence row lock (gapless numbering, and a sin
 which posting transactions take locks, so they cannot deadlock each other), locks the touched
 accounts, checks every rule, writes the entry, its postings, the materialised balances, the
 per-day closing balances, the lots and the audit row. Amount arithmetic is done here in Python
-on ints, never in SQL.
+on ints, or in SQL only through ``AmountPlus`` (exact on both databases), which lets a
+backdated entry move every later day's closing balance in one UPDATE.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reserve.amounts import AmountError, check_units
+from reserve.amounts import AmountError, AmountPlus, check_units
 from reserve.audit import record_event
 from reserve.ledger.permit import executing_request_id
 from reserve.ledger.reasons import REVERSAL, UnknownReason, get_reason
@@ -151,12 +153,17 @@ def _next_number(year: int) -> int:
 
 
 def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: int) -> None:
-    """A backdated outflow must not make the account negative on any day since its date."""
-    rows = list(AccountDay.objects.filter(account=account, day__gte=day).values_list("day", "closing"))
-    if not rows:
+    """A backdated outflow must not make the account negative on any day since its date.
+
+    Two queries whatever the number of later days: the lowest closing on or after the day
+    (fixed-width text on SQLite orders like the numbers) and the closing before it."""
+    lowest = AccountDay.objects.filter(account=account, day__gte=day).aggregate(
+        low=Min("closing"), on_day=Count("id", filter=Q(day=day))
+    )
+    if lowest["low"] is None:
         return  # nothing recorded on or after the day: the balance check covers it
-    closings = [closing for _day, closing in rows]
-    if all(row_day != day for row_day, _closing in rows):
+    closings = [lowest["low"]]
+    if not lowest["on_day"]:
         previous = (
             AccountDay.objects.filter(account=account, day__lt=day)
             .order_by("-day")
@@ -174,8 +181,12 @@ def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: i
 
 
 def _record_day(account: Account, day: dt.date, amount: int) -> None:
-    row = AccountDay.objects.filter(account=account, day=day).first()
-    if row is None:
+    """Add ``amount`` to the account's day row and to every later closing balance: a constant
+    number of statements however far back the entry is dated."""
+    updated = AccountDay.objects.filter(account=account, day=day).update(
+        delta=AmountPlus("delta", amount), closing=AmountPlus("closing", amount)
+    )
+    if not updated:
         previous = (
             AccountDay.objects.filter(account=account, day__lt=day)
             .order_by("-day")
@@ -183,47 +194,75 @@ def _record_day(account: Account, day: dt.date, amount: int) -> None:
             .first()
         )
         AccountDay.objects.create(account=account, day=day, delta=amount, closing=(previous or 0) + amount)
-    else:
-        AccountDay.objects.filter(pk=row.pk).update(delta=row.delta + amount, closing=row.closing + amount)
-    # A backdated entry moves every later closing balance of this account.
-    for later_id, closing in AccountDay.objects.filter(account=account, day__gt=day).values_list(
-        "id", "closing"
-    ):
-        AccountDay.objects.filter(pk=later_id).update(closing=closing + amount)
+    # A backdated entry moves every later closing balance of this account, in one statement.
+    AccountDay.objects.filter(account=account, day__gt=day).update(closing=AmountPlus("closing", amount))
+
+
+#: How many lots one query reads while consuming: a posting reads only the lots it takes.
+LOT_BATCH = 64
 
 
 def _consume_lots(
     account: Account, amount: int, posting: Posting, prefer: list[int], forbidden: frozenset[str]
 ) -> list[_Piece]:
     """Take ``amount`` out of the account's lots: preferred lots first, then oldest first.
-    Lots under a restriction the reason forbids are never taken."""
+    Lots under a restriction the reason forbids are never taken.
+
+    FIFO runs in the database, a bounded batch at a time, with forbidden restrictions excluded
+    in SQL; the restricted units are looked at only when the others do not cover the amount."""
     pieces: list[_Piece] = []
     needed = amount
-    open_lots = list(Lot.objects.filter(account=account, remaining__gt=0).order_by("id"))
+    takable = Lot.objects.filter(account=account, remaining__gt=0)
     if forbidden:
-        blocked = [lot for lot in open_lots if lot.restriction in forbidden]
-        open_lots = [lot for lot in open_lots if lot.restriction not in forbidden]
-        if blocked and sum(lot.remaining for lot in open_lots) < amount:
+        takable = takable.exclude(restriction__in=forbidden)
+
+    def take(lot: Lot) -> None:
+        nonlocal needed
+        units = min(lot.remaining, needed)
+        lot.remaining -= units
+        Lot.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
+        pieces.append(_Piece(lot=lot, amount=units))
+        needed -= units
+
+    if prefer:
+        preferred = {lot.pk: lot for lot in takable.filter(pk__in=prefer)}
+        for lot_id in prefer:
+            if needed == 0:
+                break
+            if lot_id in preferred:
+                take(preferred[lot_id])
+    last_id = 0
+    while needed:
+        # A lot emptied above has remaining 0 now, so the query no longer returns it.
+        batch = list(takable.filter(pk__gt=last_id).order_by("id")[:LOT_BATCH])
+        for lot in batch:
+            if needed == 0:
+                break
+            take(lot)
+        if len(batch) < LOT_BATCH:
+            break
+        last_id = batch[-1].pk
+    if needed:
+        blocked = sorted(
+            set(
+                Lot.objects.filter(account=account, remaining__gt=0, restriction__in=forbidden)
+                .order_by()
+                .values_list("restriction", flat=True)
+                .distinct()
+            )
+        )
+        if blocked:
             raise LedgerError(
                 _("Units in %(account)s under restriction %(restriction)s can never be moved this way.")
-                % {"account": account, "restriction": ", ".join(sorted({lot.restriction for lot in blocked}))}
+                % {"account": account, "restriction": ", ".join(blocked)}
             )
-    order = {lot_id: i for i, lot_id in enumerate(prefer)}
-    open_lots.sort(key=lambda lot: (0, order[lot.pk]) if lot.pk in order else (1, lot.pk))
-    for lot in open_lots:
-        if needed == 0:
-            break
-        take = min(lot.remaining, needed)
-        lot.remaining -= take
-        Lot.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
-        LotMovement.objects.create(lot=lot, posting=posting, amount=take)
-        pieces.append(_Piece(lot=lot, amount=take))
-        needed -= take
-    if needed:
         raise LedgerError(
             _("Lots of account %(account)s do not cover the amount; run verify_ledger.")
             % {"account": account}
         )
+    LotMovement.objects.bulk_create(
+        [LotMovement(lot=piece.lot, posting=posting, amount=piece.amount) for piece in pieces]
+    )
     return pieces
 
 

@@ -1,0 +1,101 @@
+"""A backdated entry against the same entry dated today: constant statements per line.
+
+    make bench            # or: .venv/bin/python bench/posting_backdated.py --days 365
+
+Builds a throw-away database (SQLite under /tmp unless DATABASE_URL is set) through the
+ledger's own services: one account funded ``days`` + 30 days ago and a small transfer on each
+of the last ``days`` days (one AccountDay row per day). Then times a transfer dated today (the
+baseline) against the same transfer backdated ``days`` days, which must move every later
+day's closing balance, and prints the ratio and the queries each one ran.
+"""
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGET = 1.2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="sdaf-bench-")
+    os.environ.setdefault("SQLITE_PATH", f"{workdir}/bench.sqlite3")
+    os.environ.setdefault("RESERVE_VAR_DIR", workdir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reserve.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from reserve.ledger.reasons import register_reason
+    from reserve.ledger.services import Line, Origin, get_account, post_entry
+    from reserve.models import Asset, Wallet
+
+    call_command("migrate", verbosity=0)
+    register_reason("bench.inflow", "Bench inflow", opens_lots=True, requires_approval=False)
+    register_reason("bench.move", "Bench move", requires_approval=False)
+    asset = Asset.objects.create(symbol="BTC", name="Bitcoin", network="bitcoin", decimals=8)
+    wallets = [
+        Wallet.objects.create(code=f"w{i}", name=f"W{i}", kind="cold_multisig", network="bitcoin")
+        for i in range(2)
+    ]
+    source = get_account(wallet=wallets[0], category="reserve:forfeited", asset=asset)
+    target = get_account(wallet=wallets[1], category="reserve:forfeited", asset=asset)
+    external = get_account(wallet=None, category="external", asset=asset)
+    now = timezone.now()
+    print(f"building {args.days} days of postings on {connection.vendor} ...", flush=True)
+    t0 = time.perf_counter()
+    post_entry(
+        reason="bench.inflow",
+        lines=[Line(external, -(10**12)), Line(source, 10**12)],
+        origin=Origin(kind="bench", label="Opening balance"),
+        effective_at=now - dt.timedelta(days=args.days + 30),
+    )
+    for back in range(args.days, 0, -1):
+        post_entry(
+            reason="bench.move",
+            lines=[Line(source, -1), Line(target, 1)],
+            effective_at=now - dt.timedelta(days=back),
+        )
+    print(f"built in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    def timed(back_days: int) -> tuple[float, int]:
+        samples = []
+        queries = 0
+        for _ in range(args.repeat):
+            connection.queries_log.clear()  # the log keeps 9,000 queries; the build filled it
+            with CaptureQueriesContext(connection) as ctx:
+                t = time.perf_counter()
+                post_entry(
+                    reason="bench.move",
+                    lines=[Line(source, -1), Line(target, 1)],
+                    effective_at=timezone.now() - dt.timedelta(days=back_days),
+                )
+                samples.append(time.perf_counter() - t)
+            queries = len(ctx.captured_queries)
+        return statistics.median(samples), queries
+
+    today_s, today_q = timed(0)
+    back_s, back_q = timed(args.days)
+    ratio = back_s / today_s
+    print(f"entry dated today: {today_s * 1000:.2f} ms, {today_q} queries (baseline)")
+    print(f"entry backdated {args.days} days: {back_s * 1000:.2f} ms, {back_q} queries")
+    print(f"bench: posting_backdated db={connection.vendor} ratio={ratio:.2f} target={TARGET}")
+
+
+if __name__ == "__main__":
+    main()

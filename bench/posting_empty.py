@@ -1,0 +1,94 @@
+"""A fully-checked posting on an empty ledger against plain ORM ``create()`` of the same rows.
+
+    make bench            # or: .venv/bin/python bench/posting_empty.py --repeat 200
+
+Builds a throw-away database (SQLite under /tmp unless DATABASE_URL is set), funds one account
+through the ledger's own services, then times ``post_entry`` of a two-line transfer (rules,
+locks, lots, day balances, audit) against creating the same entry and two postings with the
+ORM (their history rows included, as ``save()`` writes them), and prints the ratio.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGET = 2.5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="sdaf-bench-")
+    os.environ.setdefault("SQLITE_PATH", f"{workdir}/bench.sqlite3")
+    os.environ.setdefault("RESERVE_VAR_DIR", workdir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reserve.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from reserve.ledger.reasons import register_reason
+    from reserve.ledger.services import Line, Origin, get_account, post_entry
+    from reserve.models import Asset, JournalEntry, Posting, Wallet
+
+    call_command("migrate", verbosity=0)
+    register_reason("bench.inflow", "Bench inflow", opens_lots=True, requires_approval=False)
+    register_reason("bench.move", "Bench move", requires_approval=False)
+    asset = Asset.objects.create(symbol="BTC", name="Bitcoin", network="bitcoin", decimals=8)
+    wallets = [
+        Wallet.objects.create(code=f"w{i}", name=f"W{i}", kind="cold_multisig", network="bitcoin")
+        for i in range(2)
+    ]
+    source = get_account(wallet=wallets[0], category="reserve:forfeited", asset=asset)
+    target = get_account(wallet=wallets[1], category="reserve:forfeited", asset=asset)
+    external = get_account(wallet=None, category="external", asset=asset)
+    post_entry(
+        reason="bench.inflow",
+        lines=[Line(external, -(10**12)), Line(source, 10**12)],
+        origin=Origin(kind="bench", label="Opening balance"),
+    )
+
+    def project(_i: int) -> None:
+        post_entry(reason="bench.move", lines=[Line(source, -1), Line(target, 1)])
+
+    def baseline(i: int) -> None:
+        now = timezone.now()
+        with transaction.atomic():
+            entry = JournalEntry.objects.create(
+                number=f"1999-{i:06d}", year=1999, sequence=i, effective_at=now, posted_at=now, reason="bench"
+            )
+            Posting.objects.create(
+                entry=entry, line=1, account=source, amount=-1, balance_after=0, effective_at=now
+            )
+            Posting.objects.create(
+                entry=entry, line=2, account=target, amount=1, balance_after=0, effective_at=now
+            )
+
+    def timed(fn) -> float:
+        samples = []
+        for i in range(1, args.repeat + 1):
+            t = time.perf_counter()
+            fn(i)
+            samples.append(time.perf_counter() - t)
+        return statistics.median(samples)
+
+    base_s = timed(baseline)
+    project_s = timed(project)
+    ratio = project_s / base_s
+    print(f"plain ORM create() of entry + 2 postings (with history): {base_s * 1000:.2f} ms (baseline)")
+    print(f"post_entry, fully checked: {project_s * 1000:.2f} ms")
+    print(f"bench: posting_empty db={connection.vendor} ratio={ratio:.2f} target={TARGET}")
+
+
+if __name__ == "__main__":
+    main()
