@@ -275,6 +275,10 @@ class KindCreateApi(WriteRequestsApi, APIView):
     same idempotency, errors and engine as every other write. Reserve's own kinds are
     documented in the schema by their named endpoints below; the route itself is generic."""
 
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        api_kind(kwargs["slug"])  # an unknown slug is a 404 for every method, like any unknown path
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(exclude=True)
     @idempotent
     def post(self, request: Request, slug: str) -> Response:
