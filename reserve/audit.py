@@ -18,3 +18,8 @@ def record_event(
         subject_repr=str(subject)[:255] if subject is not None else "",
         data=data or {},
     )
+
+
+def request_source(request) -> dict:
+    """The audit data naming the approval request a service runs for (empty outside one)."""
+    return {"request": request.pk} if request is not None else {}

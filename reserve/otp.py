@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from reserve.audit import record_event
+from reserve.audit import record_event, request_source
 
 #: Wrong codes in a row after which a person's codes are refused for a minute after the last.
 MAX_WRONG_CODES_PER_MINUTE = 5
@@ -130,7 +130,7 @@ def reset_authenticators(*, user, actor, request=None) -> int:
         subject=user,
         data={
             "devices": [name for _pk, name in devices],
-            **({"request": request.pk} if request is not None else {}),
+            **request_source(request),
         },
     )
     return len(devices)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserve.approvals.registry import MatchFacts
-from reserve.audit import record_event
+from reserve.audit import record_event, request_source
 from reserve.models import ApprovalPolicy, ApproverMembership, Asset, GovernedSetting, PolicyTier
 
 #: The kind that changes policies: some policy must always be able to govern it.
@@ -113,7 +113,7 @@ def save_policy(
         data={
             "version": policy.version,
             "tiers": [[group_name, required] for group_name, required in tiers],
-            **_source(request),
+            **request_source(request),
         },
     )
     return policy
@@ -130,7 +130,7 @@ def grant_approver(*, user, group: Group, actor, request=None) -> ApproverMember
         action="reserve.approvers.granted",
         actor=actor,
         subject=membership,
-        data={"user": user.get_username(), "group": group.name, **_source(request)},
+        data={"user": user.get_username(), "group": group.name, **request_source(request)},
     )
     return membership
 
@@ -149,7 +149,7 @@ def revoke_approver(*, user, group: Group, actor, request=None) -> ApproverMembe
         action="reserve.approvers.revoked",
         actor=actor,
         subject=membership,
-        data={"user": user.get_username(), "group": group.name, **_source(request)},
+        data={"user": user.get_username(), "group": group.name, **request_source(request)},
     )
     return membership
 
@@ -165,10 +165,6 @@ def change_setting(*, key: str, value: int, actor, request=None) -> GovernedSett
         action="reserve.setting.changed",
         actor=actor,
         subject=setting,
-        data={"key": key, "before": before, "after": value, **_source(request)},
+        data={"key": key, "before": before, "after": value, **request_source(request)},
     )
     return setting
-
-
-def _source(request) -> dict:
-    return {"request": request.pk} if request is not None else {}

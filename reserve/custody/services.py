@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reserve.audit import record_event
+from reserve.audit import record_event, request_source
 from reserve.models import AllowListedAddress, Asset, Wallet, WalletAddress
 from reserve.settings_governed import ALLOWLIST_COOLING_OFF_HOURS, governed_value
 
@@ -28,10 +28,6 @@ def _saved(instance, *, actor, request) -> None:
     if request is not None:
         instance._change_reason = f"request #{request.pk}"
     instance.save()
-
-
-def _source(request) -> dict:
-    return {"request": request.pk} if request is not None else {}
 
 
 @transaction.atomic
@@ -51,7 +47,7 @@ def register_asset(
             "network": network,
             "decimals": decimals,
             "contract_address": contract_address,
-            **_source(request),
+            **request_source(request),
         },
     )
     return asset
@@ -64,7 +60,7 @@ def deactivate_asset(*, asset: Asset, actor, request=None) -> Asset:
         raise ValidationError(_("Asset %(symbol)s is already deactivated.") % {"symbol": asset.symbol})
     asset.is_active = False
     _saved(asset, actor=actor, request=request)
-    record_event(action="reserve.asset.deactivated", actor=actor, subject=asset, data=_source(request))
+    record_event(action="reserve.asset.deactivated", actor=actor, subject=asset, data=request_source(request))
     return asset
 
 
@@ -99,7 +95,7 @@ def register_wallet(
             "kind": kind,
             "network": network,
             "addresses": [a.address for a in added],
-            **_source(request),
+            **request_source(request),
         },
     )
     return wallet
@@ -114,7 +110,9 @@ def deactivate_wallet(*, wallet: Wallet, actor, request=None) -> Wallet:
         raise ValidationError(_("Wallet %(code)s is already deactivated.") % {"code": wallet.code})
     wallet.is_active = False
     _saved(wallet, actor=actor, request=request)
-    record_event(action="reserve.wallet.deactivated", actor=actor, subject=wallet, data=_source(request))
+    record_event(
+        action="reserve.wallet.deactivated", actor=actor, subject=wallet, data=request_source(request)
+    )
     return wallet
 
 
@@ -138,7 +136,7 @@ def add_wallet_address(
         action="reserve.wallet_address.added",
         actor=actor,
         subject=row,
-        data={"wallet": wallet.code, "address": row.address, "label": label, **_source(request)},
+        data={"wallet": wallet.code, "address": row.address, "label": label, **request_source(request)},
     )
     return row
 
@@ -154,7 +152,7 @@ def deactivate_wallet_address(*, address: WalletAddress, actor, request=None) ->
         action="reserve.wallet_address.deactivated",
         actor=actor,
         subject=row,
-        data={"wallet": row.wallet.code, "address": row.address, **_source(request)},
+        data={"wallet": row.wallet.code, "address": row.address, **request_source(request)},
     )
     return row
 
@@ -188,7 +186,7 @@ def allowlist_address(
             "address": address,
             "label": label,
             "usable_from": entry.usable_from.isoformat(),
-            **_source(request),
+            **request_source(request),
         },
     )
     return entry
@@ -212,6 +210,6 @@ def remove_allowlisted_address(*, network: str, address: str, actor, request) ->
         action="reserve.allowlisted_address.removed",
         actor=actor,
         subject=entry,
-        data={"network": network, "address": address, **_source(request)},
+        data={"network": network, "address": address, **request_source(request)},
     )
     return entry

@@ -69,10 +69,7 @@ class CustodyChangeKind(RequestKind):
 
     def _address_row(self, fields: dict) -> WalletAddress:
         wallet = Wallet.objects.filter(code=fields["code"]).first()
-        row = WalletAddress(wallet=wallet, address=fields["address"], label=fields.get("label", ""))
-        if wallet is not None:
-            row.network = wallet.network
-        return row
+        return WalletAddress(wallet=wallet, address=fields["address"], label=fields.get("label", ""))
 
     def _problems(self, change: str, fields: dict) -> dict:
         if change == "register_asset":
@@ -132,9 +129,7 @@ class CustodyChangeKind(RequestKind):
     def check_executable(self, action: CustodyChangeAction) -> None:
         problems = self._problems(action.change, dict(action.fields))
         if problems:
-            raise ValidationError(
-                problems if all(k in action.fields for k in problems) else list(problems.values())
-            )
+            raise ValidationError(problems)
 
     def execute(self, *, request, action: CustodyChangeAction, actor) -> dict:
         f = action.fields
