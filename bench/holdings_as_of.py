@@ -10,14 +10,14 @@ up to the date), checks both give the same numbers, and prints the ratio measure
 
 import argparse
 import datetime as dt
-import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import setup_throwaway_django  # noqa: E402
 
 
 def main() -> None:
@@ -26,14 +26,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="sdaf-bench-")
-    os.environ.setdefault("SQLITE_PATH", f"{workdir}/bench.sqlite3")
-    os.environ.setdefault("RESERVE_VAR_DIR", workdir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reserve.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_throwaway_django()
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -41,7 +34,6 @@ def main() -> None:
     from reserve.ledger.selectors import account_balances_as_of, balances
     from reserve.models import Account, AccountDay, Asset, JournalEntry, Posting, Wallet
 
-    call_command("migrate", verbosity=0)
     asset = Asset.objects.create(symbol="BTC", name="Bitcoin", network="bitcoin", decimals=8)
     wallets = [
         Wallet.objects.create(code=f"w{i}", name=f"W{i}", kind="cold_multisig", network="bitcoin")

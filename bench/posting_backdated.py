@@ -11,14 +11,14 @@ day's closing balance, and prints the ratio and the queries each one ran.
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import setup_throwaway_django, two_wallet_ledger  # noqa: E402
 
 TARGET = 1.2
 
@@ -29,33 +29,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="sdaf-bench-")
-    os.environ.setdefault("SQLITE_PATH", f"{workdir}/bench.sqlite3")
-    os.environ.setdefault("RESERVE_VAR_DIR", workdir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reserve.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_throwaway_django()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from reserve.ledger.reasons import register_reason
-    from reserve.ledger.services import Line, Origin, get_account, post_entry
-    from reserve.models import Asset, Wallet
+    from reserve.ledger.services import Line, Origin, post_entry
 
-    call_command("migrate", verbosity=0)
-    register_reason("bench.inflow", "Bench inflow", opens_lots=True, requires_approval=False)
-    register_reason("bench.move", "Bench move", requires_approval=False)
-    asset = Asset.objects.create(symbol="BTC", name="Bitcoin", network="bitcoin", decimals=8)
-    wallets = [
-        Wallet.objects.create(code=f"w{i}", name=f"W{i}", kind="cold_multisig", network="bitcoin")
-        for i in range(2)
-    ]
-    source = get_account(wallet=wallets[0], category="reserve:forfeited", asset=asset)
-    target = get_account(wallet=wallets[1], category="reserve:forfeited", asset=asset)
-    external = get_account(wallet=None, category="external", asset=asset)
+    asset, source, target, external = two_wallet_ledger()
     now = timezone.now()
     print(f"building {args.days} days of postings on {connection.vendor} ...", flush=True)
     t0 = time.perf_counter()
