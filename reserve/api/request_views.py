@@ -59,7 +59,7 @@ from reserve.api.request_serializers import (
 )
 from reserve.api.selectors import request_detail
 from reserve.approvals.access import requests_visible_to
-from reserve.approvals.registry import RequestKind, registered_kinds
+from reserve.approvals.registry import RequestKind, kind_for_slug
 from reserve.approvals.selectors import request_view
 from reserve.approvals.services import (
     ApprovalError,
@@ -264,10 +264,10 @@ def create_serializer_for(payload_serializer_class) -> type[serializers.Serializ
 def api_kind(slug: str) -> RequestKind:
     """The registered kind offered at ``POST /api/v1/requests/<slug>/``; 404 for an unknown slug
     or a kind without an API serializer (any app's kind registered in its ``ready()``)."""
-    for kind in registered_kinds():
-        if kind.slug == slug and kind.api_serializer:
-            return kind
-    raise exceptions.NotFound()
+    kind = kind_for_slug(slug, offering="api_serializer")
+    if kind is None:
+        raise exceptions.NotFound()
+    return kind
 
 
 class KindCreateApi(WriteRequestsApi, APIView):

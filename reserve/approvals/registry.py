@@ -122,5 +122,14 @@ def kind_label(code: str) -> str:
     return str(kind.label) if kind else code
 
 
+def kind_for_slug(slug: str, *, offering: str) -> RequestKind | None:
+    """The registered kind named ``slug`` in URLs that sets ``offering`` (``"form_class"`` for
+    the "new request" screen, ``"api_serializer"`` for the REST create endpoint), or None."""
+    for kind in _KINDS.values():
+        if kind.slug and kind.slug == slug and getattr(kind, offering):
+            return kind
+    return None
+
+
 def registered_kinds() -> list[RequestKind]:
     return sorted(_KINDS.values(), key=lambda k: k.code)

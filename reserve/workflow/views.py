@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reserve.approvals.access import may_make_requests, may_view_request
-from reserve.approvals.registry import RequestKind, registered_kinds
+from reserve.approvals.registry import RequestKind, kind_for_slug, registered_kinds
 from reserve.approvals.selectors import request_view
 from reserve.approvals.services import (
     cancel_request,
@@ -203,10 +203,10 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _kind_with_form(slug: str) -> RequestKind:
     """The registered kind offered at ``workflow/requests/new/<slug>/``; 404 for an unknown
     slug or a kind without a form (its requests are made elsewhere: the admin or the API)."""
-    for kind in registered_kinds():
-        if kind.slug == slug and kind.form_class:
-            return kind
-    raise Http404
+    kind = kind_for_slug(slug, offering="form_class")
+    if kind is None:
+        raise Http404
+    return kind
 
 
 def proposable_kinds(user) -> list[RequestKind]:
