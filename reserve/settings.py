@@ -123,7 +123,7 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "reserve.wsgi.application"
 
-# --- Database -------------------------------------------------------------------------------
+# Database
 # SQLite under var/ unless DATABASE_URL is set (postgres://user:pass@host:port/name).
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 _database_url = env("DATABASE_URL")
@@ -158,7 +158,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workflow:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
-# --- Internationalisation -------------------------------------------------------------------
+# Internationalisation
 LANGUAGE_CODE = env("DJANGO_LANGUAGE_CODE", "en")
 LANGUAGES = [("kk", _("Kazakh")), ("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -170,7 +170,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- REST API -------------------------------------------------------------------------------
+# REST API
 # Integration clients authenticate with "Authorization: Bearer <token>" (first, so that a call
 # without credentials answers 401 with WWW-Authenticate); people with a session (the docs page).
 REST_FRAMEWORK = {
@@ -219,7 +219,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Celery ---------------------------------------------------------------------------------
+# Celery
 # Embedded default: kombu's filesystem transport under var/celery, no Redis needed.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "filesystem://"
 _celery_dir = VAR_DIR / "celery"
@@ -253,7 +253,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Cache ------------------------------------------------------------------------------------
+# Cache
 # API throttling counts live in the cache: with several web processes it must be shared
 # (CACHE_URL=redis://...). The embedded default is a per-process memory cache.
 _cache_url = env("CACHE_URL")
@@ -264,7 +264,7 @@ elif PRODUCTION:
         "CACHE_URL must be set when DJANGO_ENV=production (API throttling needs a shared cache)"
     )
 
-# --- Security -------------------------------------------------------------------------------
+# Security
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"

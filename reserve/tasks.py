@@ -41,6 +41,6 @@ def expire_requests_task() -> int:
 @shared_task
 def purge_idempotency_records_task() -> int:
     """Drop stored API replies past their documented lifetime (24 h)."""
-    from reserve.api.clients import purge_expired_idempotency_records
+    from reserve.api.idempotency import purge_expired_idempotency_records
 
     return purge_expired_idempotency_records()

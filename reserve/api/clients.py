@@ -1,35 +1,28 @@
-"""Integration clients, their tokens, their call log, and idempotent replies (issue #4).
+"""Integration clients, their tokens and their call log (issue #4).
 
 Every change to a client or a token is written with its audit event in one transaction.
 A token's secret exists only in the :class:`IssuedToken` returned when it is made; the
-database keeps its SHA-256 and a visible prefix.
-
-Idempotency (every POST of the API): :func:`claim_idempotency_key` inserts the record before
-the action runs, in its own transaction, under the unique (user, key) constraint, so that of
-concurrent duplicates exactly one runs the action; :func:`complete_idempotency_key` stores the
-reply after it; :func:`release_idempotency_key` forgets a claim whose action ended in a server
-error so the client may retry with the same key.
+database keeps its SHA-256 and a visible prefix. Idempotent replies are in
+:mod:`reserve.api.idempotency`; the second factor of a decision in :mod:`reserve.api.decisions`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserve import roles
 from reserve.audit import record_event
-from reserve.models import ApiCallLog, ApiClient, ApiToken, IdempotencyRecord, Scope
+from reserve.models import ApiCallLog, ApiClient, ApiToken, Scope
 
 User = get_user_model()
 
@@ -37,10 +30,6 @@ TOKEN_PREFIX = "sdaf_"
 VISIBLE_PREFIX_LENGTH = 12
 DEFAULT_TOKEN_LIFETIME = dt.timedelta(days=90)
 MAX_TOKEN_LIFETIME = dt.timedelta(days=366)
-#: How long a stored reply answers a replay; after that the key may be used again.
-IDEMPOTENCY_TTL = dt.timedelta(hours=24)
-#: A claim still unanswered after this long belongs to a worker that died; it may be taken over.
-IDEMPOTENCY_CLAIM_TIMEOUT = dt.timedelta(minutes=5)
 #: ``last_used_at`` is written at most this often per token, not on every call.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -61,9 +50,6 @@ def _clean_scopes(scopes) -> list[str]:
             }
         )
     return [scope for scope in Scope.values if scope in set(scopes)]
-
-
-# --- clients ------------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -151,9 +137,6 @@ def revoke_client(client: ApiClient, *, actor=None) -> ApiClient:
             action="reserve.api_client.revoked", actor=actor, subject=locked, data={"tokens_revoked": revoked}
         )
     return locked
-
-
-# --- tokens -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -325,105 +308,3 @@ def record_api_call(
         duration_ms=max(0, duration_ms),
         at=timezone.now(),
     )
-
-
-# --- idempotency --------------------------------------------------------------------------------
-
-
-def request_fingerprint(method: str, path: str, body) -> str:
-    """SHA-256 of the method, the path and the body as canonical JSON (sorted keys, no spaces)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(f"{method.upper()}\n{path}\n{canonical}".encode()).hexdigest()
-
-
-class Claim(enum.Enum):
-    CLAIMED = "claimed"  # this caller runs the action
-    REPLAY = "replay"  # answered before: return the stored reply
-    MISMATCH = "mismatch"  # the key was used for another request
-    IN_FLIGHT = "in_flight"  # a duplicate is running the action right now
-
-
-def claim_idempotency_key(
-    *,
-    user,
-    client: ApiClient | None,
-    key: str,
-    method: str,
-    path: str,
-    fingerprint: str,
-    now: dt.datetime | None = None,
-) -> tuple[Claim, IdempotencyRecord | None]:
-    now = now or timezone.now()
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=user,
-                    client=client,
-                    key=key,
-                    fingerprint=fingerprint,
-                    method=method,
-                    path=path[:500],
-                    created_at=now,
-                    expires_at=now + IDEMPOTENCY_TTL,
-                )
-            return Claim.CLAIMED, record
-        except IntegrityError:
-            pass
-        existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
-        if existing is None:
-            continue
-        if existing.expires_at <= now:
-            IdempotencyRecord.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
-            continue
-        if existing.fingerprint != fingerprint:
-            return Claim.MISMATCH, existing
-        if existing.completed:
-            return Claim.REPLAY, existing
-        if existing.created_at <= now - IDEMPOTENCY_CLAIM_TIMEOUT:
-            # An abandoned claim. Taking it over is safe: the engine refuses to decide twice and
-            # a request's own idempotency key refuses to create it twice.
-            IdempotencyRecord.objects.filter(
-                pk=existing.pk, completed_at__isnull=True, created_at__lte=existing.created_at
-            ).delete()
-            continue
-        return Claim.IN_FLIGHT, existing
-    return Claim.IN_FLIGHT, None
-
-
-def complete_idempotency_key(
-    record: IdempotencyRecord, *, status_code: int, body: str, headers: dict[str, str] | None = None
-) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk, completed_at__isnull=True).update(
-        status_code=status_code,
-        response_body=body,
-        response_headers=headers or {},
-        completed_at=timezone.now(),
-    )
-
-
-def release_idempotency_key(record: IdempotencyRecord) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk, completed_at__isnull=True).delete()
-
-
-def purge_expired_idempotency_records(now: dt.datetime | None = None) -> int:
-    """Delete stored replies past their 24 hours (run periodically by a Celery task)."""
-    deleted, _by_model = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted
-
-
-# --- second factor --------------------------------------------------------------------------------
-
-
-def verify_second_factor(*, user, token: str) -> bool:
-    """Check a TOTP code for a decision made through the API. The check and its cap on wrong
-    codes are the screens' (:func:`reserve.otp.verify_code`): five wrong codes in a row, here
-    or on a screen, refuse every code for a minute (this answers False meanwhile). Call it
-    outside the decision's transaction, so that a used code and a failed try stay recorded
-    even when the decision is refused."""
-    from reserve.otp import CodeThrottled, Purpose, verify_code
-
-    try:
-        return verify_code(user=user, code=token, purpose=Purpose.DECIDE) is not None
-    except CodeThrottled:
-        return False

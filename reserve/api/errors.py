@@ -72,9 +72,6 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-# --- errors of the API beyond DRF's own ---------------------------------------------------------
-
-
 class Refused(exceptions.APIException):
     """The approval engine refused the caller or the request (the reason is the message)."""
 

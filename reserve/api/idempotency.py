@@ -12,15 +12,26 @@
 - Error replies (4xx, 5xx) are not stored: the services change nothing when they refuse, so
   the same key may be retried, e.g. with a corrected body or after a 503.
 - POSTs that change state refuse to run without a key: 400 ``idempotency_key_required``.
+
+The records: :func:`claim_idempotency_key` inserts the record before the action runs, in its
+own transaction, under the unique (user, key) constraint, so that of concurrent duplicates
+exactly one runs the action; :func:`complete_idempotency_key` stores the reply after it;
+:func:`release_idempotency_key` forgets a claim whose action ended in a server error so the
+client may retry with the same key.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import functools
 import hashlib
+import json
 import re
 
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -30,14 +41,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from reserve.api.authentication import api_token
-from reserve.api.clients import (
-    Claim,
-    claim_idempotency_key,
-    complete_idempotency_key,
-    release_idempotency_key,
-    request_fingerprint,
-)
 from reserve.api.errors import Conflict, IdempotencyKeyRequired, IdempotencyKeyReused
+from reserve.models import ApiClient, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -159,3 +164,91 @@ def request_key(request: Request) -> str | None:
         return None
     fingerprint = request_fingerprint(request.method, request.path, request.data)
     return "api:" + hashlib.sha256(f"{request.user.pk}:{key}:{fingerprint}".encode()).hexdigest()
+
+
+#: How long a stored reply answers a replay; after that the key may be used again.
+IDEMPOTENCY_TTL = dt.timedelta(hours=24)
+#: A claim still unanswered after this long belongs to a worker that died; it may be taken over.
+IDEMPOTENCY_CLAIM_TIMEOUT = dt.timedelta(minutes=5)
+
+
+def request_fingerprint(method: str, path: str, body) -> str:
+    """SHA-256 of the method, the path and the body as canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{method.upper()}\n{path}\n{canonical}".encode()).hexdigest()
+
+
+class Claim(enum.Enum):
+    CLAIMED = "claimed"  # this caller runs the action
+    REPLAY = "replay"  # answered before: return the stored reply
+    MISMATCH = "mismatch"  # the key was used for another request
+    IN_FLIGHT = "in_flight"  # a duplicate is running the action right now
+
+
+def claim_idempotency_key(
+    *,
+    user,
+    client: ApiClient | None,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    now: dt.datetime | None = None,
+) -> tuple[Claim, IdempotencyRecord | None]:
+    now = now or timezone.now()
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=user,
+                    client=client,
+                    key=key,
+                    fingerprint=fingerprint,
+                    method=method,
+                    path=path[:500],
+                    created_at=now,
+                    expires_at=now + IDEMPOTENCY_TTL,
+                )
+            return Claim.CLAIMED, record
+        except IntegrityError:
+            pass
+        existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if existing is None:
+            continue
+        if existing.expires_at <= now:
+            IdempotencyRecord.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
+            continue
+        if existing.fingerprint != fingerprint:
+            return Claim.MISMATCH, existing
+        if existing.completed:
+            return Claim.REPLAY, existing
+        if existing.created_at <= now - IDEMPOTENCY_CLAIM_TIMEOUT:
+            # An abandoned claim. Taking it over is safe: the engine refuses to decide twice and
+            # a request's own idempotency key refuses to create it twice.
+            IdempotencyRecord.objects.filter(
+                pk=existing.pk, completed_at__isnull=True, created_at__lte=existing.created_at
+            ).delete()
+            continue
+        return Claim.IN_FLIGHT, existing
+    return Claim.IN_FLIGHT, None
+
+
+def complete_idempotency_key(
+    record: IdempotencyRecord, *, status_code: int, body: str, headers: dict[str, str] | None = None
+) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk, completed_at__isnull=True).update(
+        status_code=status_code,
+        response_body=body,
+        response_headers=headers or {},
+        completed_at=timezone.now(),
+    )
+
+
+def release_idempotency_key(record: IdempotencyRecord) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk, completed_at__isnull=True).delete()
+
+
+def purge_expired_idempotency_records(now: dt.datetime | None = None) -> int:
+    """Delete stored replies past their 24 hours (run periodically by a Celery task)."""
+    deleted, _by_model = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted

@@ -60,9 +60,6 @@ class RequestInput(serializers.Serializer):
     evidence = EvidenceInputSerializer(many=True, required=False, max_length=20)
 
 
-# --- payloads: what will execute --------------------------------------------------------------------
-
-
 @extend_schema_serializer(component_name="TransferPayload")
 class TransferPayloadSerializer(serializers.Serializer):
     asset = serializers.CharField(max_length=20, help_text=_("Asset symbol, e.g. BTC."))
@@ -106,9 +103,6 @@ def payload_from(validated: dict, serializer_class: type[serializers.Serializer]
     return {name: validated[name] for name in serializer_class().fields if name in validated}
 
 
-# --- decisions ------------------------------------------------------------------------------------
-
-
 class DecisionInputSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices)
     comment = serializers.CharField(
@@ -137,9 +131,6 @@ class DecisionInputSerializer(serializers.Serializer):
         if attrs["verdict"] == Verdict.REJECT and not attrs.get("comment", "").strip():
             raise serializers.ValidationError({"comment": [_("Say why you reject the request.")]})
         return attrs
-
-
-# --- outputs --------------------------------------------------------------------------------------
 
 
 @extend_schema_serializer(component_name="PolicyTier")
@@ -211,7 +202,7 @@ class RequestSummaryOutputSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="ApprovalRequest")
 class RequestDetailOutputSerializer(RequestSummaryOutputSerializer):
-    """Renders a :class:`reserve.api.request_views.RequestDetail`'s request with its derived parts
+    """Renders a :class:`reserve.api.request_base.detail_response`'s request with its derived parts
     given in the context: ``progress``, ``ledger_effect``."""
 
     comment = serializers.CharField()

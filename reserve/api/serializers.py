@@ -101,18 +101,12 @@ class AsOfField(serializers.Field):
         return moment
 
 
-# --- assets ---------------------------------------------------------------------------------
-
-
 @extend_schema_serializer(component_name="Asset")
 class AssetOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Asset
         fields = ["symbol", "name", "network", "decimals", "contract_address", "is_active"]
         read_only_fields = fields
-
-
-# --- wallets --------------------------------------------------------------------------------
 
 
 @extend_schema_serializer(component_name="WalletAddress")
@@ -133,9 +127,6 @@ class WalletOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# --- balances -------------------------------------------------------------------------------
-
-
 @extend_schema_serializer(component_name="Balance")
 class BalanceOutputSerializer(serializers.Serializer):
     wallet = serializers.CharField(source="wallet.code", help_text=_("Wallet code."))
@@ -143,9 +134,6 @@ class BalanceOutputSerializer(serializers.Serializer):
     asset = serializers.CharField(source="asset.symbol", help_text=_("Asset symbol."))
     decimals = serializers.IntegerField(source="asset.decimals")
     balance = AmountStringField(units="balance")
-
-
-# --- holdings -------------------------------------------------------------------------------
 
 
 class HoldingsInputSerializer(serializers.Serializer):
@@ -170,9 +158,6 @@ class HoldingOutputSerializer(serializers.Serializer):
 class HoldingsOutputSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField(help_text=_("The moment the holdings are taken at."))
     holdings = HoldingOutputSerializer(many=True)
-
-
-# --- lots -----------------------------------------------------------------------------------
 
 
 class LotsInputSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@ app's include, so that it swallows no later ``/api/v1/<app>/`` route."""
 
 from django.urls import path
 
-from reserve.api import request_views, views
+from reserve.api import decisions, request_changes, requests, views
 
 app_name = "api"
 urlpatterns = [
@@ -14,17 +14,17 @@ urlpatterns = [
     path("wallets/<str:code>/lots/", views.WalletLotsApi.as_view(), name="wallet-lots"),
     path("balances/", views.BalanceListApi.as_view(), name="balance-list"),
     path("holdings/", views.HoldingsApi.as_view(), name="holdings"),
-    path("requests/", request_views.RequestListApi.as_view(), name="request-list"),
-    path("requests/transfers/", request_views.TransferCreateApi.as_view(), name="request-transfer-create"),
+    path("requests/", requests.RequestListApi.as_view(), name="request-list"),
+    path("requests/transfers/", requests.TransferCreateApi.as_view(), name="request-transfer-create"),
     path(
         "requests/allowlist-changes/",
-        request_views.AllowListChangeCreateApi.as_view(),
+        requests.AllowListChangeCreateApi.as_view(),
         name="request-allowlist-change-create",
     ),
-    path("requests/<int:id>/", request_views.RequestDetailApi.as_view(), name="request-detail"),
+    path("requests/<int:id>/", requests.RequestDetailApi.as_view(), name="request-detail"),
     # Any other app's kind (after reserve's named ones and the numeric detail route above).
-    path("requests/<slug:slug>/", request_views.KindCreateApi.as_view(), name="request-create"),
-    path("requests/<int:id>/payload", request_views.RequestPayloadApi.as_view(), name="request-payload"),
-    path("requests/<int:id>/cancel", request_views.RequestCancelApi.as_view(), name="request-cancel"),
-    path("requests/<int:id>/decisions/", request_views.DecisionCreateApi.as_view(), name="request-decisions"),
+    path("requests/<slug:slug>/", requests.KindCreateApi.as_view(), name="request-create"),
+    path("requests/<int:id>/payload", request_changes.RequestPayloadApi.as_view(), name="request-payload"),
+    path("requests/<int:id>/cancel", request_changes.RequestCancelApi.as_view(), name="request-cancel"),
+    path("requests/<int:id>/decisions/", decisions.DecisionCreateApi.as_view(), name="request-decisions"),
 ]

@@ -69,9 +69,6 @@ def _wallets() -> QuerySet[Wallet]:
     )
 
 
-# --- assets ---------------------------------------------------------------------------------
-
-
 @extend_schema(
     tags=[TAG],
     summary="List assets",
@@ -101,9 +98,6 @@ class AssetDetailApi(ReadApi, generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[Asset]:
         return Asset.objects.all()
-
-
-# --- wallets --------------------------------------------------------------------------------
 
 
 @extend_schema(
@@ -166,9 +160,6 @@ class WalletLotsApi(ReadApi, APIView):
         page = paginator.paginate_queryset(selectors.lots_for(wallet, asset), request, view=self)
         data = LotOutputSerializer(page, many=True, context={"asset": asset}).data
         return paginator.get_paginated_response(data)
-
-
-# --- balances and holdings ------------------------------------------------------------------
 
 
 @extend_schema(

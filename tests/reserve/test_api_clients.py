@@ -14,16 +14,15 @@ from rest_framework.test import APIClient
 
 import reserve.admin.api_clients  # noqa: F401  (the admin screens under test)
 from reserve.api.clients import (
-    claim_idempotency_key,
     create_client,
     hash_token,
     issue_token,
-    purge_expired_idempotency_records,
     revoke_client,
     revoke_token,
     rotate_token,
     set_client_scopes,
 )
+from reserve.api.idempotency import claim_idempotency_key, purge_expired_idempotency_records
 from reserve.models import (
     ApiCallLog,
     ApiClient,

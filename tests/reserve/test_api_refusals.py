@@ -26,9 +26,9 @@ REFUSALS = [
 def test_making_and_deciding_answer_the_same_status_for_the_same_refusal(
     maker, made, custody1, refusal, status, code
 ):
-    with mock.patch("reserve.api.request_views.create_request", side_effect=refusal):
+    with mock.patch("reserve.api.requests.create_request", side_effect=refusal):
         created = post_transfer(maker)
-    with mock.patch("reserve.api.request_views.decide", side_effect=refusal):
+    with mock.patch("reserve.api.decisions.decide", side_effect=refusal):
         decided = custody1.decide(made["id"], digest=made["digest"])
 
     assert (created.status_code, decided.status_code) == (status, status)

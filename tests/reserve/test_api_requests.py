@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from reserve.api.clients import claim_idempotency_key, request_fingerprint
+from reserve.api.idempotency import claim_idempotency_key, request_fingerprint
 from reserve.approvals.services import create_request
 from reserve.ledger.services import get_account
 from reserve.models import (
@@ -322,7 +322,7 @@ def test_a_stored_reply_expires_after_24_hours(maker, funded):
     "failure", [ServiceBusy(), OperationalError("database is locked")], ids=["retries-exhausted", "lost-race"]
 )
 def test_a_busy_database_answers_503_and_the_key_can_be_retried(maker, funded, failure):
-    with mock.patch("reserve.api.request_views.create_request", side_effect=failure):
+    with mock.patch("reserve.api.requests.create_request", side_effect=failure):
         busy = post_transfer(maker, key="transfer-0001")
     retried = post_transfer(maker, key="transfer-0001")
 

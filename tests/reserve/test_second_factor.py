@@ -4,7 +4,7 @@ one check and one cap of five wrong codes in a row per person; enrolment writes 
 import pytest
 from django.urls import reverse
 
-from reserve.api.clients import verify_second_factor
+from reserve.api.decisions import verify_second_factor
 from reserve.models import AuditEvent
 from reserve.otp import CodeThrottled, confirm_enrolment, start_enrolment, verify_code
 from tests.reserve.test_views import current_code, enrolled_device, signed_in, text, wrong_code
