@@ -187,7 +187,8 @@ def refusal(exc: ApprovalError) -> exceptions.APIException:
 
     - field errors: 400 ``invalid`` with the fields' messages;
     - a state in the way (:data:`reserve.approvals.services.STATE_CONFLICTS`: no longer
-      pending, expired, changed since read, policy changed, already decided): 409 with the
+      pending, expired, changed since read, policy changed, already decided, an asset or
+      wallet deactivated since it was made): 409 with the
       engine's code;
     - the caller may not do this (:data:`PERMISSION_REFUSALS`): 403 ``refused``;
     - anything else the engine says no to (no policy covers it, a second factor is missing):

@@ -18,5 +18,5 @@ class ApprovalError(ValidationError):
 #: Refusal codes that mean the request's state is in the way (the caller may retry after
 #: reloading), as opposed to ``refused``: the caller may not do this at all.
 STATE_CONFLICTS = frozenset(
-    {"not_pending", "expired", "policy_changed", "digest_mismatch", "already_decided"}
+    {"not_pending", "expired", "policy_changed", "digest_mismatch", "already_decided", "deactivated"}
 )

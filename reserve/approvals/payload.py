@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from reserve.amounts import AmountError, parse_amount
+from reserve.approvals.errors import ApprovalError
 from reserve.models import Account, Asset, Wallet
 
 
@@ -134,11 +135,14 @@ def held_units(wallet: Wallet, category: str, asset: Asset) -> int:
 
 def ensure_active(*, asset: Asset, wallets: Iterable[Wallet]) -> None:
     """Re-checked at execution: a wallet or asset deactivated since the request was made (keys
-    suspected compromised, say) receives and sends nothing."""
+    suspected compromised, say) receives and sends nothing. The request's state is in the way,
+    not the decider's input: the refusal's code is ``deactivated`` (a conflict, 409 in the API)."""
     if not Asset.objects.filter(pk=asset.pk, is_active=True).exists():
-        raise ValidationError(
-            {"asset": [_("Asset %(symbol)s has been deactivated.") % {"symbol": asset.symbol}]}
+        raise ApprovalError(
+            _("Asset %(symbol)s has been deactivated.") % {"symbol": asset.symbol}, code="deactivated"
         )
     for each in wallets:
         if not Wallet.objects.filter(pk=each.pk, is_active=True).exists():
-            raise ValidationError(_("Wallet %(code)s has been deactivated.") % {"code": each.code})
+            raise ApprovalError(
+                _("Wallet %(code)s has been deactivated.") % {"code": each.code}, code="deactivated"
+            )

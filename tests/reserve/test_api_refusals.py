@@ -9,8 +9,9 @@ from unittest import mock
 import pytest
 
 from reserve.approvals.services import ApprovalError
+from reserve.models import ApprovalRequest, JournalEntry, RequestStatus, Wallet
 from tests.reserve.test_api import assert_error_body
-from tests.reserve.test_api_requests import custody1, funded, made, maker, post_transfer  # noqa: F401
+from tests.reserve.test_api_requests import custody1, custody2, funded, made, maker, post_transfer  # noqa: F401
 from tests.reserve.test_api_support import fresh_throttle_counts  # noqa: F401
 
 REFUSALS = [
@@ -46,3 +47,17 @@ def test_the_maker_deciding_is_refused_as_a_permission(maker, made):
 
     assert response.status_code == 403
     assert_error_body(response.json(), "refused")
+
+
+def test_a_wallet_deactivated_before_the_last_approval_is_a_conflict(made, custody1, custody2, other_wallet):
+    """The decider's input is fine; the request's state is in the way: 409, nothing moves."""
+    assert custody1.decide(made["id"], digest=made["digest"]).status_code == 201
+    Wallet.objects.filter(pk=other_wallet.pk).update(is_active=False)
+
+    response = custody2.decide(made["id"], digest=made["digest"])
+
+    assert response.status_code == 409
+    assert_error_body(response.json(), "deactivated")
+    assert "cold-b" in response.json()["message"]
+    assert ApprovalRequest.objects.get(pk=made["id"]).status == RequestStatus.PENDING
+    assert not JournalEntry.objects.filter(request_id=made["id"]).exists()
