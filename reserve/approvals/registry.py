@@ -62,14 +62,6 @@ class RequestKind:
         kinds whose payload is already what they act on."""
         return payload
 
-    def action(self, payload_or_action: Any) -> Any:
-        """``payload_or_action`` as the typed action. The request pages show a stored request
-        and pass its payload to ``ledger_effect`` and ``notices``; the engine passes the action
-        it parsed already."""
-        if isinstance(payload_or_action, dict):
-            return self.parse(payload_or_action)
-        return payload_or_action
-
     def title(self, action: Any) -> str:
         raise NotImplementedError
 
@@ -77,12 +69,12 @@ class RequestKind:
         return MatchFacts()
 
     def ledger_effect(self, action: Any) -> list[EffectLine]:
-        """What the ledger will show; takes the action or a stored payload (see ``action``)."""
+        """What the ledger will show for the typed action (the request page parses the stored
+        payload with :meth:`parse` first)."""
         return []
 
     def notices(self, action: Any) -> list[str]:
-        """Facts an approver must see on the request page (e.g. a cooling-off period); takes the
-        action or a stored payload (see ``action``)."""
+        """Facts an approver must see on the request page (e.g. a cooling-off period)."""
         return []
 
     def check_executable(self, action: Any) -> None:

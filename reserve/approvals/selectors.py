@@ -41,7 +41,8 @@ def requests_awaiting(user) -> QuerySet[ApprovalRequest]:
 def ledger_effect(approval: ApprovalRequest) -> list[EffectLine] | None:
     """The ledger lines the action would post, or None when it can no longer be described."""
     try:
-        return get_kind(approval.kind).ledger_effect(approval.payload)
+        kind = get_kind(approval.kind)
+        return kind.ledger_effect(kind.parse(approval.payload))
     except _STALE_ACTION:
         return None
 
@@ -51,7 +52,8 @@ def notices(approval: ApprovalRequest) -> list[str]:
     if approval.status != RequestStatus.PENDING:
         return []
     try:
-        return [str(n) for n in get_kind(approval.kind).notices(approval.payload)]
+        kind = get_kind(approval.kind)
+        return [str(n) for n in kind.notices(kind.parse(approval.payload))]
     except _STALE_ACTION:
         return []
 

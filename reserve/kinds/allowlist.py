@@ -76,7 +76,6 @@ class AllowListChangeKind(RequestKind):
         return _("Remove %(address)s from the allow-list") % {"address": action.address}
 
     def notices(self, action: AllowListChangeAction | dict) -> list[str]:
-        action = self.action(action)
         if action.change != "add":
             return []
         hours = governed_value(ALLOWLIST_COOLING_OFF_HOURS)

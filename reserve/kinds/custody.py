@@ -115,7 +115,6 @@ class CustodyChangeKind(RequestKind):
         return titles[action.change] % f
 
     def notices(self, action) -> list[str]:
-        action = self.action(action)
         if action.change == "add_address":
             return [
                 _(

@@ -105,7 +105,6 @@ class DisposalKind(RequestKind):
         )
 
     def ledger_effect(self, action: DisposalAction | dict) -> list[EffectLine]:
-        action = self.action(action)
         amount = action.asset.format(action.units)
         return [
             EffectLine(checks.account_label(action.source, action.category), amount, "debit"),
@@ -113,7 +112,6 @@ class DisposalKind(RequestKind):
         ]
 
     def notices(self, action: DisposalAction | dict) -> list[str]:
-        action = self.action(action)
         entry = AllowListedAddress.objects.filter(
             network=action.asset.network, address=action.to_address, removed_at__isnull=True
         ).first()

@@ -104,7 +104,6 @@ class OpeningBalanceKind(RequestKind):
         checks.ensure_active(asset=action.asset, wallets=[action.wallet])
 
     def ledger_effect(self, action: OpeningBalanceAction | dict) -> list[EffectLine]:
-        action = self.action(action)
         amount = action.asset.format(action.units)
         return [
             EffectLine(checks.account_label("—", Category.EXTERNAL), amount, "debit"),
@@ -182,7 +181,6 @@ class ReversalKind(RequestKind):
             raise ValidationError({"entry": [_("This entry is a reversal or has been reversed already.")]})
 
     def ledger_effect(self, action: ReversalAction | dict) -> list[EffectLine]:
-        action = self.action(action)
         return [
             EffectLine(
                 str(p.account), p.account.asset.format(abs(p.amount)), "credit" if p.amount < 0 else "debit"

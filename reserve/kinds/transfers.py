@@ -97,7 +97,6 @@ class TransferKind(RequestKind):
         )
 
     def ledger_effect(self, action: TransferAction | dict) -> list[EffectLine]:
-        action = self.action(action)
         asset = action.asset
         lines = [
             EffectLine(
@@ -118,7 +117,6 @@ class TransferKind(RequestKind):
         return lines
 
     def notices(self, action: TransferAction | dict) -> list[str]:
-        action = self.action(action)
         receiving = (
             _("The units will be received on: %(addresses)s.") % {"addresses": ", ".join(action.to_addresses)}
             if action.to_addresses
