@@ -283,7 +283,11 @@ class Lot(models.Model):
             models.CheckConstraint(condition=Q(remaining__gte=0), name="lot_remaining_non_negative"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="lot_amount_positive"),
         ]
-        indexes = [models.Index(fields=["account", "remaining"])]
+        indexes = [
+            # FIFO over the open lots only: consuming reads the first lots it takes, however many
+            # emptied lots the account has behind it.
+            models.Index(fields=["account", "id"], condition=Q(remaining__gt=0), name="lot_open_fifo"),
+        ]
 
     def __str__(self) -> str:
         return f"lot {self.pk}: {self.origin_label}"
