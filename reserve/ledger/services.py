@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Min, Q
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -144,12 +144,52 @@ def _validate_lines(lines: Sequence[Line]) -> None:
         raise LedgerError(_("The entry does not balance for %(assets)s.") % {"assets": symbols})
 
 
-def _next_number(year: int) -> int:
-    JournalSequence.objects.bulk_create([JournalSequence(year=year)], ignore_conflicts=True)
-    sequence = JournalSequence.objects.select_for_update().get(year=year)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    return sequence.last_number
+def _hold_year(year: int) -> None:
+    """Make sure the year's sequence row exists and hold it against a closing month.
+
+    On PostgreSQL the hold is a ``FOR KEY SHARE`` row lock: postings hold it together (it does
+    not conflict with the ``UPDATE`` of the counter that each takes at its end), and
+    :func:`close_period`'s ``FOR UPDATE`` waits for the postings in flight, so none slips into a
+    month while it closes. The row is inserted only when the lock finds none: an insert that
+    meets the row would wait for whichever posting is updating its counter. SQLite runs one
+    writing transaction at a time: nothing to hold."""
+    if connection.vendor != "postgresql":
+        JournalSequence.objects.bulk_create([JournalSequence(year=year)], ignore_conflicts=True)
+        return
+    table = connection.ops.quote_name(JournalSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        for _attempt in range(2):
+            cursor.execute(f"SELECT 1 FROM {table} WHERE year = %s FOR KEY SHARE", [year])  # noqa: S608 - the model's own table
+            if cursor.fetchone() is not None:
+                return
+            JournalSequence.objects.bulk_create([JournalSequence(year=year)], ignore_conflicts=True)
+    raise LedgerError(_("The journal sequence of %(year)s could not be opened.") % {"year": year})
+
+
+def _take_number(year: int) -> int:
+    """The year's next entry number. The ``UPDATE`` locks the counter row until commit, so on
+    PostgreSQL it is the entry's last statement: postings to different accounts wait on each
+    other only here. A rolled-back posting gives its number back: numbers stay gapless."""
+    JournalSequence.objects.filter(year=year).update(last_number=F("last_number") + 1)
+    return JournalSequence.objects.filter(year=year).values_list("last_number", flat=True).get()
+
+
+def _new_entry_id() -> int | None:
+    """On PostgreSQL, the id of the entry to be inserted last (its postings and lots name it
+    first; foreign keys are checked at commit). None elsewhere: the entry is inserted first."""
+    if connection.vendor != "postgresql":
+        return None
+    table = JournalEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+        return cursor.fetchone()[0]
+
+
+def _number_and_save(entry: JournalEntry) -> None:
+    number = _take_number(entry.year)
+    entry.sequence = number
+    entry.number = f"{entry.year}-{number:06d}"
+    entry.save()
 
 
 def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: int) -> None:
@@ -462,9 +502,9 @@ def _post(
             raise LedgerError(_("This idempotency key was already used for a different entry."))
 
     with transaction.atomic():
-        ensure_period_open(effective_at)
         year = local_day(effective_at).year
-        number = _next_number(year)
+        _hold_year(year)
+        ensure_period_open(effective_at)
         accounts = {
             a.pk: a
             for a in Account.objects.select_for_update(of=("self",))
@@ -490,9 +530,8 @@ def _post(
                 _ensure_history_stays_non_negative(account, local_day(effective_at), line.amount)
 
         entry = JournalEntry(
-            number=f"{year}-{number:06d}",
+            pk=_new_entry_id(),
             year=year,
-            sequence=number,
             effective_at=effective_at,
             posted_at=now,
             posted_by=actor if actor is not None and actor.is_authenticated else None,
@@ -507,7 +546,8 @@ def _post(
             entry.source_object_id = str(source.pk)
         if actor is not None and actor.is_authenticated:
             entry._history_user = actor
-        entry.save()
+        if entry.pk is None:
+            _number_and_save(entry)
 
         day = local_day(effective_at)
         postings: list[tuple[Line, Posting]] = []
@@ -549,6 +589,8 @@ def _post(
                     pool = plan.restore_pieces.get(line.account.pk) or pool
                 _open_lots(line, posting, pool, origin, reason_rule.opens_lots)
 
+        if entry._state.adding:
+            _number_and_save(entry)
         record_event(
             action="reserve.entry.posted",
             actor=actor,
@@ -570,8 +612,9 @@ def _post(
 def close_period(*, year: int, month: int, actor, request=None) -> Period:
     """Close a calendar month: entries dated in it (or before it) are refused from now on.
     ``request`` is the approved period-close request, named in the audit row."""
-    # Postings dated in this year take this row's lock before they check the periods:
-    # holding it here means no posting slips into the month while it closes.
+    # Postings dated in this year hold this row (FOR KEY SHARE on PostgreSQL, see _hold_year)
+    # before they check the periods: FOR UPDATE here waits for those in flight and makes the
+    # next ones wait, so no posting slips into the month while it closes.
     JournalSequence.objects.bulk_create([JournalSequence(year=year)], ignore_conflicts=True)
     JournalSequence.objects.select_for_update().get(year=year)
     period, _created = Period.objects.get_or_create(year=year, month=month)
