@@ -5,7 +5,7 @@ from django.db import connection
 
 from reserve.ledger.reasons import NO_SALE, register_reason
 from reserve.ledger.services import Line, Origin, get_account, post_entry
-from tests.factories import UserFactory, WalletFactory, btc
+from tests.support.factories import UserFactory, WalletFactory, btc
 
 # Reasons for testing the ledger's mechanics on their own. Every real reason is posted only by
 # an executing approval request; these need none.

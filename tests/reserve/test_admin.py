@@ -19,7 +19,7 @@ from reserve.models import (
     Wallet,
     WalletAddress,
 )
-from tests.factories import AssetFactory, UserFactory, WalletAddressFactory, WalletFactory, eth
+from tests.support.factories import AssetFactory, UserFactory, WalletAddressFactory, WalletFactory, eth
 
 #: BIP-173 test vector (P2WPKH, mainnet).
 VALID_ADDRESS = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"

@@ -27,7 +27,7 @@ from reserve.models import (
     PolicyTier,
     RequestStatus,
 )
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 ENGINE_MODELS = [
     "approvalpolicy",

@@ -7,7 +7,7 @@ from django.urls import reverse
 from reserve.approvals.access import requests_visible_to
 from reserve.approvals.services import create_request
 from reserve.models import ApprovalRequest, Decision
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 
 def setting_request(maker, hours: int) -> ApprovalRequest:

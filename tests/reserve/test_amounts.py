@@ -9,7 +9,7 @@ from reserve.amounts import AmountError, ExactSum, format_amount, parse_amount
 from reserve.ledger.selectors import holdings_as_of
 from reserve.ledger.services import Line, get_account, post_entry
 from reserve.models import Account, AccountDay, Posting
-from tests.factories import WalletFactory, eth
+from tests.support.factories import WalletFactory, eth
 
 BIG_ETH = "123456789.123456789012345678"
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from reserve.api.errors import field_errors
 from reserve.ledger.services import Line, Origin, get_account, post_entry
-from tests.factories import UserFactory, WalletAddressFactory, WalletFactory, eth
+from tests.support.factories import UserFactory, WalletAddressFactory, WalletFactory, eth
 
 ALMATY = ZoneInfo("Asia/Almaty")
 

@@ -32,7 +32,7 @@ from reserve.models import (
     ImmutableRowError,
     Scope,
 )
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 from tests.reserve.test_api import assert_error_body
 from tests.reserve.test_api_support import ALL_SCOPES, bearer, client_with_token, fresh_throttle_counts  # noqa: F401
 

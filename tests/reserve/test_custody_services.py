@@ -12,7 +12,7 @@ from reserve.custody.services import (
     register_wallet,
 )
 from reserve.models import Asset, AuditEvent, Wallet, WalletAddress
-from tests.factories import UserFactory, WalletFactory, random_address
+from tests.support.factories import UserFactory, WalletFactory, random_address
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from reserve.ledger.services import LedgerError, Line, get_account, post_entry
 from reserve.ledger.verification import verify_ledger
 from reserve.models import Account
-from tests.concurrency import run_threads
+from tests.support.concurrency import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

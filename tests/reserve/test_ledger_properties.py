@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from reserve.ledger.services import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
 from reserve.ledger.verification import verify_ledger
 from reserve.models import Account, JournalEntry, Lot
-from tests.factories import WalletFactory, btc
+from tests.support.factories import WalletFactory, btc
 
 CATEGORIES = ["custody:pending", "reserve:forfeited", "reserve:mined", "restricted"]
 

@@ -23,7 +23,7 @@ from reserve.models import (
     Period,
     Posting,
 )
-from tests.factories import WalletFactory, eth
+from tests.support.factories import WalletFactory, eth
 
 ALMATY = dt.timezone(dt.timedelta(hours=5))
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from reserve.models import ApprovalRequest, AuditEvent, RequestStatus
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 from tests.reserve.test_views import request_url, signed_in, text
 
 

@@ -187,7 +187,7 @@ def test_no_management_command_moves_funds_or_grants_approval_power(
 
 
 def test_the_bootstrap_command_sets_the_first_approvers_once(db, django_user_model):
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     for name in ("b1", "b2", "c1", "c2", "t1", "t2"):
         UserFactory(username=name)

@@ -11,7 +11,7 @@ from reserve.approvals.access import may_make_requests, requests_visible_to
 from reserve.approvals.errors import ApprovalError
 from reserve.approvals.services import create_request
 from reserve.models import ApprovalRequest, Scope
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 from tests.reserve.test_api_support import bearer, client_with_token, new_key
 
 pytestmark = pytest.mark.django_db

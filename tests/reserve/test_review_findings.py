@@ -33,7 +33,7 @@ from reserve.models import (
     PolicyTier,
     RequestStatus,
 )
-from tests.factories import UserFactory, WalletFactory
+from tests.support.factories import UserFactory, WalletFactory
 from tests.reserve.test_api_support import bearer, new_key
 
 FORFEITED = "reserve:forfeited"

@@ -33,7 +33,7 @@ from reserve.models import (
     Posting,
     RequestStatus,
 )
-from tests.factories import UserFactory, WalletFactory
+from tests.support.factories import UserFactory, WalletFactory
 
 SEED = int(os.environ.get("SIM_SEED") or random.SystemRandom().randrange(1, 10**9))
 OPS = int(os.environ.get("SIM_OPS") or 10_000)

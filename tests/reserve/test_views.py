@@ -20,7 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from reserve.approvals.services import create_request
 from reserve.ledger.services import get_account
 from reserve.models import ApprovalRequest, AuditEvent, Decision, RequestStatus
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 PASSWORD = "correct-horse-battery-staple"
 
