@@ -16,8 +16,8 @@ from reserve.models import (
     JournalEntry,
     RequestStatus,
 )
-from tests.reserve.test_api_support import bearer, client_with_token, new_key, otp, totp_device
-from tests.reserve.test_views import decide_via_page, text, verified_client
+from tests.reserve.api.test_api_support import bearer, client_with_token, new_key, otp, totp_device
+from tests.reserve.workflow.test_views import decide_via_page, text, verified_client
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from reserve.models import (
     RequestStatus,
 )
 from tests.support.factories import UserFactory, WalletFactory
-from tests.reserve.test_api_support import bearer, new_key
+from tests.reserve.api.test_api_support import bearer, new_key
 
 FORFEITED = "reserve:forfeited"
 

@@ -9,9 +9,9 @@ from unittest import mock
 import pytest
 
 from reserve.approvals.services import ApprovalError
-from tests.reserve.test_api import assert_error_body
-from tests.reserve.test_api_requests import custody1, funded, made, maker, post_transfer  # noqa: F401
-from tests.reserve.test_api_support import fresh_throttle_counts  # noqa: F401
+from tests.reserve.api.test_api import assert_error_body
+from tests.reserve.api.test_api_requests import custody1, funded, made, maker, post_transfer  # noqa: F401
+from tests.reserve.api.test_api_support import fresh_throttle_counts  # noqa: F401
 
 REFUSALS = [
     (ApprovalError({"amount": ["Too much."]}), 400, "invalid"),

@@ -1,7 +1,7 @@
 """Concurrent duplicates through the REST API on PostgreSQL (issue #12): 50 POSTs with one
 Idempotency-Key and one body produce one effect; the others get the stored reply or 409.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sdaf_api .venv/bin/pytest tests/reserve/test_api_concurrency.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sdaf_api .venv/bin/pytest tests/reserve/api/test_api_concurrency.py
 """
 
 import threading
@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from reserve.models import ApprovalRequest, Decision, IdempotencyRecord, Scope
-from tests.reserve.test_api_support import (  # noqa: F401
+from tests.reserve.api.test_api_support import (  # noqa: F401
     MAKER_SCOPES,
     Approver,
     bearer,

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from reserve.models import ApprovalRequest, AuditEvent, RequestStatus
 from tests.support.factories import UserFactory
-from tests.reserve.test_views import request_url, signed_in, text
+from tests.reserve.workflow.test_views import request_url, signed_in, text
 
 
 def new_request_url(slug: str) -> str:

@@ -26,8 +26,8 @@ from reserve.models import (
     Scope,
 )
 from reserve.retry import ServiceBusy
-from tests.reserve.test_api import assert_error_body
-from tests.reserve.test_api_support import (  # noqa: F401
+from tests.reserve.api.test_api import assert_error_body
+from tests.reserve.api.test_api_support import (  # noqa: F401
     MAKER_SCOPES,
     Approver,
     bearer,

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reserve.api import urls as api_urls
-from tests.reserve.test_api_requests import funded, made, maker  # noqa: F401
-from tests.reserve.test_api_support import fresh_throttle_counts, new_key  # noqa: F401
+from tests.reserve.api.test_api_requests import funded, made, maker  # noqa: F401
+from tests.reserve.api.test_api_support import fresh_throttle_counts, new_key  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

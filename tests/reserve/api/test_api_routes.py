@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.urls import path
 
 from reserve import urls as site_urls
-from tests.reserve.test_api import assert_error_body
+from tests.reserve.api.test_api import assert_error_body
 
 
 def test_the_api_catch_all_is_the_last_route_of_the_site():
@@ -25,7 +25,7 @@ def _testapp_view(request):
 
 # A site whose extra app's API routes are included after reserve's API, as intake's and
 # mining's would be.
-_testapp_urls = types.ModuleType("tests.reserve._testapp_urls")
+_testapp_urls = types.ModuleType("tests.reserve.api._testapp_urls")
 _testapp_urls.urlpatterns = [
     *site_urls.urlpatterns[:-1],
     path("api/v1/testapp/", _testapp_view),

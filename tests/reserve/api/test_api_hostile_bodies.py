@@ -6,9 +6,9 @@ Django's HTML 400 before the strict parser and the size limit)."""
 
 import pytest
 
-from tests.reserve.test_api import assert_error_body
-from tests.reserve.test_api_requests import funded, made, maker  # noqa: F401
-from tests.reserve.test_api_support import fresh_throttle_counts, new_key  # noqa: F401
+from tests.reserve.api.test_api import assert_error_body
+from tests.reserve.api.test_api_requests import funded, made, maker  # noqa: F401
+from tests.reserve.api.test_api_support import fresh_throttle_counts, new_key  # noqa: F401
 
 TRANSFERS = "/api/v1/requests/transfers/"
 

@@ -896,7 +896,7 @@ def test_other_users_can_still_be_renamed(root_client, team):
 def test_a_wallet_code_and_an_asset_symbol_never_change_in_the_admin(
     root_client, team, wallet, asset, fund_in
 ):
-    from tests.reserve.test_admin import wallet_form_data
+    from tests.reserve.admin.test_admin import wallet_form_data
 
     fund_in(wallet, asset, 1)
     changed_wallet = root_client.post(
