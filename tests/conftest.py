@@ -111,6 +111,18 @@ def funded(asset, wallet, fund_in):
     return fund_in(wallet, asset, 5 * 10**8, label="Court order 2-15/2026")
 
 
+@pytest.fixture
+def funded_with_destination(funded, other_wallet):
+    """``funded``, and ``other_wallet`` (cold-b) to move the bitcoins to."""
+    return funded
+
+
+@pytest.fixture
+def funded_opening_balance(asset, wallet, fund_in):
+    """5 BTC held in ``wallet`` as forfeited reserve, brought in as a plain opening balance."""
+    return fund_in(wallet, asset, 5 * 10**8)
+
+
 class Team:
     """The named people of the approval tests (healthchecks' maker/checker/outsider style)."""
 

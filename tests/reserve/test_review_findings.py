@@ -33,8 +33,8 @@ from reserve.models import (
     PolicyTier,
     RequestStatus,
 )
+from tests.support.api import bearer, new_key
 from tests.support.factories import UserFactory, WalletFactory
-from tests.reserve.api.test_api_support import bearer, new_key
 
 FORFEITED = "reserve:forfeited"
 
@@ -49,11 +49,6 @@ def transfer_payload(src, dst, amount="1"):
     }
 
 
-@pytest.fixture
-def funded(asset, wallet, fund_in):
-    return fund_in(wallet, asset, 5 * 10**8)
-
-
 # --- 1. A superuser moves funds alone -----------------------------------------------------------------
 
 
@@ -64,7 +59,7 @@ def _code(key_hex: str, *, steps_ahead: int = 0) -> str:
 
 
 def test_a_superuser_cannot_move_funds_alone_by_impersonating_approvers_in_the_admin(
-    team, funded, wallet, other_wallet, asset
+    team, funded_opening_balance, wallet, other_wallet, asset
 ):
     transfer = create_request(
         kind="reserve.transfer", payload=transfer_payload(wallet, other_wallet), maker=team.root
@@ -167,7 +162,7 @@ def test_a_reversal_never_turns_no_sale_units_into_saleable_ones(asset, db):
 
 
 def test_a_pending_request_is_not_executed_under_a_policy_that_no_longer_governs_it(
-    team, funded, wallet, other_wallet, approve
+    team, funded_opening_balance, wallet, other_wallet, approve
 ):
     transfer = create_request(
         kind="reserve.transfer", payload=transfer_payload(wallet, other_wallet), maker=team.maker
@@ -223,7 +218,9 @@ def test_very_long_amounts_are_refused_with_an_amount_error(raw):
 # --- 7. One clerk registers a "custody wallet": transfers to it skip the allow-list and its cooling-off ------
 
 
-def test_a_wallet_one_clerk_just_registered_cannot_receive_a_transfer(team, funded, wallet, asset, approve):
+def test_a_wallet_one_clerk_just_registered_cannot_receive_a_transfer(
+    team, funded_opening_balance, wallet, asset, approve
+):
     clerk = team.maker  # Intake clerk, staff
     admin = Client()
     admin.force_login(clerk)
@@ -258,7 +255,7 @@ def test_a_wallet_one_clerk_just_registered_cannot_receive_a_transfer(team, fund
 
 
 def test_a_transfer_into_a_wallet_deactivated_since_the_request_is_not_executed(
-    team, funded, wallet, other_wallet, approve
+    team, funded_opening_balance, wallet, other_wallet, approve
 ):
     transfer = create_request(
         kind="reserve.transfer", payload=transfer_payload(wallet, other_wallet), maker=team.maker
@@ -292,7 +289,9 @@ def test_a_backdated_outflow_never_makes_a_past_balance_negative(asset, wallet, 
 # --- 10. The engine's idempotency key is not bound to the maker or the action ---------------------------------
 
 
-def test_a_request_idempotency_key_never_returns_someone_elses_request(team, funded, wallet, other_wallet):
+def test_a_request_idempotency_key_never_returns_someone_elses_request(
+    team, funded_opening_balance, wallet, other_wallet
+):
     mine = create_request(
         kind="reserve.transfer",
         payload=transfer_payload(wallet, other_wallet, "1"),
@@ -344,7 +343,7 @@ def test_an_entry_dated_before_a_closed_period_is_refused(asset, wallet, db):
 
 
 def test_a_large_reversal_is_governed_by_the_policy_for_its_asset_and_amount(
-    team, funded, wallet, other_wallet, approve
+    team, funded_opening_balance, wallet, other_wallet, approve
 ):
     transfer = create_request(
         kind="reserve.transfer", payload=transfer_payload(wallet, other_wallet, "2"), maker=team.maker
@@ -356,7 +355,7 @@ def test_a_large_reversal_is_governed_by_the_policy_for_its_asset_and_amount(
         priority=3,
         name="Large reversals",
         kind="reserve.reversal",
-        asset=funded.asset,
+        asset=funded_opening_balance.asset,
         min_units=10**8,
         expires_after=dt.timedelta(days=7),
     )

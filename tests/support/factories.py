@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from reserve.approvals.services import create_request
 from reserve.models import Asset, Network, Wallet, WalletAddress, WalletKind
 
 
@@ -107,3 +108,15 @@ class WalletAddressFactory(factory.django.DjangoModelFactory):
 
     wallet = factory.SubFactory(WalletFactory)
     address = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+
+
+def make_transfer(team, wallet, other_wallet, amount="1.25", **extra):
+    payload = {
+        "asset": "BTC",
+        "amount": amount,
+        "from_wallet": wallet.code,
+        "to_wallet": other_wallet.code,
+        "category": "reserve:forfeited",
+        **extra,
+    }
+    return create_request(kind="reserve.transfer", payload=payload, maker=team.maker)

@@ -20,6 +20,7 @@ from reserve.models import (
     WalletAddress,
 )
 from tests.support.factories import AssetFactory, UserFactory, WalletAddressFactory, WalletFactory, eth
+from tests.support.screens import wallet_form_data
 
 #: BIP-173 test vector (P2WPKH, mainnet).
 VALID_ADDRESS = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
@@ -110,47 +111,6 @@ def first_row(model: str):
         .objects.order_by("pk")
         .first()
     )
-
-
-def wallet_form_data(wallet=None, addresses=(), **overrides) -> dict:
-    """POST data of the wallet page: the wallet, its recorded addresses, new ``addresses``."""
-    data = {
-        "code": wallet.code if wallet else "cold-new",
-        "name": wallet.name if wallet else "Cold New",
-        "kind": wallet.kind if wallet else "cold_multisig",
-        "network": wallet.network if wallet else "bitcoin",
-        "custodian": wallet.custodian if wallet else "",
-        "description": wallet.description if wallet else "",
-        "is_active": "on",
-        "_save": "Save",
-    }
-    recorded = list(wallet.addresses.order_by("id")) if wallet else []
-    rows = [
-        {"id": str(a.pk), "wallet": str(wallet.pk), "address": a.address, "label": a.label} for a in recorded
-    ] + [{"address": address, "label": ""} for address in addresses]
-    data.update(
-        {
-            "addresses-TOTAL_FORMS": str(len(rows)),
-            "addresses-INITIAL_FORMS": str(len(recorded)),
-            "addresses-MIN_NUM_FORMS": "0",
-            "addresses-MAX_NUM_FORMS": "1000",
-        }
-    )
-    for i, row in enumerate(rows):
-        for key, value in row.items():
-            data[f"addresses-{i}-{key}"] = value
-        data[f"addresses-{i}-is_active"] = "on"
-    if wallet is not None:
-        data.update(
-            {
-                "accounts-TOTAL_FORMS": "0",
-                "accounts-INITIAL_FORMS": "0",
-                "accounts-MIN_NUM_FORMS": "0",
-                "accounts-MAX_NUM_FORMS": "0",
-            }
-        )
-    data.update(overrides)
-    return data
 
 
 # --- Every screen opens ---------------------------------------------------------------------

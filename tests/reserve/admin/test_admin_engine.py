@@ -28,6 +28,7 @@ from reserve.models import (
     RequestStatus,
 )
 from tests.support.factories import UserFactory
+from tests.support.screens import wallet_form_data
 
 ENGINE_MODELS = [
     "approvalpolicy",
@@ -896,8 +897,6 @@ def test_other_users_can_still_be_renamed(root_client, team):
 def test_a_wallet_code_and_an_asset_symbol_never_change_in_the_admin(
     root_client, team, wallet, asset, fund_in
 ):
-    from tests.reserve.admin.test_admin import wallet_form_data
-
     fund_in(wallet, asset, 1)
     changed_wallet = root_client.post(
         reverse("admin:reserve_wallet_change", args=[wallet.pk]), wallet_form_data(wallet, code="cold-z")

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from reserve.api.errors import field_errors
 from reserve.ledger.services import Line, Origin, get_account, post_entry
+from tests.support.api import assert_error_body
 from tests.support.factories import UserFactory, WalletAddressFactory, WalletFactory, eth
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -60,12 +61,6 @@ def post_in(wallet, asset, units, *, effective_at=None, category="reserve:forfei
         origin=origin or Origin(kind="test.inflow", label="Opening balance"),
         effective_at=effective_at,
     )
-
-
-def assert_error_body(body, code):
-    assert set(body) == {"code", "message", "errors"}
-    assert body["code"] == code
-    assert isinstance(body["message"], str) and body["message"]
 
 
 def queries_for(client, url):

@@ -32,9 +32,8 @@ from reserve.models import (
     ImmutableRowError,
     Scope,
 )
+from tests.support.api import ALL_SCOPES, assert_error_body, bearer, client_with_token
 from tests.support.factories import UserFactory
-from tests.reserve.api.test_api import assert_error_body
-from tests.reserve.api.test_api_support import ALL_SCOPES, bearer, client_with_token, fresh_throttle_counts  # noqa: F401
 
 ASSETS = "/api/v1/assets/"
 REQUESTS = "/api/v1/requests/"

@@ -10,14 +10,7 @@ import pytest
 from django.db import connection
 
 from reserve.models import ApprovalRequest, Decision, IdempotencyRecord, Scope
-from tests.reserve.api.test_api_support import (  # noqa: F401
-    MAKER_SCOPES,
-    Approver,
-    bearer,
-    client_with_token,
-    fresh_throttle_counts,
-    otp,
-)
+from tests.support.api import MAKER_SCOPES, Approver, bearer, client_with_token, otp
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

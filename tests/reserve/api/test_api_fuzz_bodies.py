@@ -2,8 +2,6 @@
 or as arbitrary bytes, the answer is never a server error, and every 4xx carries the API's one
 error body. Bounded: a few dozen examples per endpoint and method, no deadline."""
 
-# ruff: noqa: F811 (the fixtures imported below are used by name as test arguments)
-
 import json
 
 import pytest
@@ -12,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reserve.api import urls as api_urls
-from tests.reserve.api.test_api_requests import funded, made, maker  # noqa: F401
-from tests.reserve.api.test_api_support import fresh_throttle_counts, new_key  # noqa: F401
+from tests.support.api import new_key
 
 pytestmark = pytest.mark.django_db
 

@@ -2,15 +2,9 @@
 lone surrogates, deep nesting, NaN, oversized bodies (reproduced first: each was a 500 or
 Django's HTML 400 before the strict parser and the size limit)."""
 
-# ruff: noqa: F811 (the fixtures imported below are used by name as test arguments)
-
 import pytest
 
-from tests.reserve.api.test_api import assert_error_body
-from tests.reserve.api.test_api_requests import funded, made, maker  # noqa: F401
-from tests.reserve.api.test_api_support import fresh_throttle_counts, new_key  # noqa: F401
-
-TRANSFERS = "/api/v1/requests/transfers/"
+from tests.support.api import TRANSFERS, assert_error_body, new_key
 
 
 def post_raw(api, url, body, **headers):
@@ -27,7 +21,7 @@ def post_raw(api, url, body, **headers):
     ],
     ids=["comment", "ignored-field", "key", "nested"],
 )
-def test_a_lone_surrogate_anywhere_in_the_body_is_malformed(maker, funded, body):
+def test_a_lone_surrogate_anywhere_in_the_body_is_malformed(maker, funded_with_destination, body):
     response = post_raw(maker, TRANSFERS, body)
 
     assert response.status_code == 400
@@ -43,7 +37,7 @@ def test_a_lone_surrogate_in_a_decision_is_malformed(maker, made):
     assert_error_body(response.json(), "malformed")
 
 
-def test_a_surrogate_pair_is_an_ordinary_character(maker, funded):
+def test_a_surrogate_pair_is_an_ordinary_character(maker, funded_with_destination):
     response = post_raw(maker, TRANSFERS, '{"asset": "BTC", "amount": "1", "comment": "\\ud83d\\ude00"}')
 
     assert response.status_code == 400
@@ -51,14 +45,14 @@ def test_a_surrogate_pair_is_an_ordinary_character(maker, funded):
 
 
 @pytest.mark.parametrize("body", ["[" * 100_000, "{" * 50_000, '{"a":' * 33 + "1" + "}" * 33])
-def test_deep_nesting_is_malformed(maker, funded, body):
+def test_deep_nesting_is_malformed(maker, funded_with_destination, body):
     response = post_raw(maker, TRANSFERS, body)
 
     assert response.status_code == 400
     assert_error_body(response.json(), "malformed")
 
 
-def test_brackets_inside_strings_do_not_count_as_nesting(maker, funded):
+def test_brackets_inside_strings_do_not_count_as_nesting(maker, funded_with_destination):
     response = post_raw(maker, TRANSFERS, '{"asset": "BTC", "comment": "' + "[" * 100 + '\\" ]"}')
 
     assert response.status_code == 400
@@ -66,7 +60,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting(maker, funded):
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
-def test_non_finite_numbers_are_malformed(maker, funded, value):
+def test_non_finite_numbers_are_malformed(maker, funded_with_destination, value):
     response = post_raw(maker, TRANSFERS, '{"asset": "BTC", "amount": ' + value + "}")
 
     assert response.status_code == 400
@@ -74,7 +68,7 @@ def test_non_finite_numbers_are_malformed(maker, funded, value):
 
 
 @pytest.mark.parametrize("body", [b"\xff\xfe{", b"{not json"])
-def test_bytes_that_are_not_json_are_malformed(maker, funded, body):
+def test_bytes_that_are_not_json_are_malformed(maker, funded_with_destination, body):
     response = post_raw(maker, TRANSFERS, body)
 
     assert response.status_code == 400
@@ -82,7 +76,7 @@ def test_bytes_that_are_not_json_are_malformed(maker, funded, body):
 
 
 @pytest.mark.parametrize("size", [1024 * 1024 + 1, 3 * 1024 * 1024])
-def test_a_body_over_the_limit_is_too_large(maker, funded, size):
+def test_a_body_over_the_limit_is_too_large(maker, funded_with_destination, size):
     body = '{"comment": "' + "a" * (size - 15) + '"}'
 
     response = post_raw(maker, TRANSFERS, body)
@@ -91,14 +85,14 @@ def test_a_body_over_the_limit_is_too_large(maker, funded, size):
     assert_error_body(response.json(), "too_large")
 
 
-def test_a_body_within_the_limit_is_read(maker, funded):
+def test_a_body_within_the_limit_is_read(maker, funded_with_destination):
     response = post_raw(maker, TRANSFERS, '{"comment": "' + "a" * 900_000 + '"}')
 
     assert response.status_code == 400
     assert_error_body(response.json(), "invalid")
 
 
-def test_the_limit_is_a_setting(maker, funded, settings):
+def test_the_limit_is_a_setting(maker, funded_with_destination, settings):
     settings.API_MAX_BODY_SIZE = 100
 
     response = post_raw(maker, TRANSFERS, '{"comment": "' + "a" * 200 + '"}')

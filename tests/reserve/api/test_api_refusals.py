@@ -2,16 +2,12 @@
 request and deciding one answer the same status for the same kind of refusal (field errors
 400, the caller may not 403, the request's state in the way 409)."""
 
-# ruff: noqa: F811 (the fixtures imported below are used by name as test arguments)
-
 from unittest import mock
 
 import pytest
 
 from reserve.approvals.services import ApprovalError
-from tests.reserve.api.test_api import assert_error_body
-from tests.reserve.api.test_api_requests import custody1, funded, made, maker, post_transfer  # noqa: F401
-from tests.reserve.api.test_api_support import fresh_throttle_counts  # noqa: F401
+from tests.support.api import assert_error_body, post_transfer
 
 REFUSALS = [
     (ApprovalError({"amount": ["Too much."]}), 400, "invalid"),

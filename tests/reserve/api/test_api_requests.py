@@ -26,18 +26,19 @@ from reserve.models import (
     Scope,
 )
 from reserve.retry import ServiceBusy
-from tests.reserve.api.test_api import assert_error_body
-from tests.reserve.api.test_api_support import (  # noqa: F401
+from tests.support.api import (
     MAKER_SCOPES,
+    TRANSFERS,
     Approver,
+    assert_error_body,
     bearer,
     client_with_token,
-    fresh_throttle_counts,
     new_key,
     otp,
+    post_transfer,
+    transfer_body,
 )
 
-TRANSFERS = "/api/v1/requests/transfers/"
 ALLOWLIST = "/api/v1/requests/allowlist-changes/"
 REQUESTS = "/api/v1/requests/"
 BC1 = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
@@ -45,53 +46,6 @@ BC1 = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
 
 def detail_url(pk: int) -> str:
     return f"{REQUESTS}{pk}/"
-
-
-@pytest.fixture
-def funded(asset, wallet, other_wallet, fund_in):
-    return fund_in(wallet, asset, 5 * 10**8, label="Court order 2-15/2026")
-
-
-@pytest.fixture
-def maker(team):
-    """The court case system: makes requests through the API as its service user."""
-    client, secret = client_with_token("court-system", [*MAKER_SCOPES, Scope.REQUESTS_DECIDE])
-    return bearer(secret)
-
-
-@pytest.fixture
-def custody1(team):
-    return Approver(team.custody1)
-
-
-@pytest.fixture
-def custody2(team):
-    return Approver(team.custody2)
-
-
-def transfer_body(**overrides) -> dict:
-    return {
-        "asset": "BTC",
-        "amount": "1.25",
-        "from_wallet": "cold-a",
-        "to_wallet": "cold-b",
-        "category": "reserve:forfeited",
-        "comment": "Rebalancing.",
-        **overrides,
-    }
-
-
-def post_transfer(api, key=None, **overrides):
-    return api.post(
-        TRANSFERS, transfer_body(**overrides), format="json", HTTP_IDEMPOTENCY_KEY=key or new_key()
-    )
-
-
-@pytest.fixture
-def made(maker, funded):
-    response = post_transfer(maker)
-    assert response.status_code == 201, response.json()
-    return response.json()
 
 
 def balances(wallet, other_wallet, asset):
@@ -104,7 +58,7 @@ def balances(wallet, other_wallet, asset):
 # --- making a transfer ------------------------------------------------------------------------
 
 
-def test_a_client_requests_a_transfer(maker, funded):
+def test_a_client_requests_a_transfer(maker, funded_with_destination):
     response = post_transfer(maker)
 
     assert response.status_code == 201
@@ -135,7 +89,7 @@ def test_a_client_requests_a_transfer(maker, funded):
     assert made.maker.username == "court-system@api"
 
 
-def test_amounts_must_be_strings(maker, funded):
+def test_amounts_must_be_strings(maker, funded_with_destination):
     response = post_transfer(maker, amount=1.25)
 
     assert response.status_code == 400
@@ -154,7 +108,7 @@ def test_amounts_must_be_strings(maker, funded):
         ("category", "external", "is not a valid choice"),
     ],
 )
-def test_a_bad_transfer_is_refused_with_field_errors(maker, funded, field, value, message):
+def test_a_bad_transfer_is_refused_with_field_errors(maker, funded_with_destination, field, value, message):
     response = post_transfer(maker, **{field: value})
 
     assert response.status_code == 400
@@ -163,7 +117,7 @@ def test_a_bad_transfer_is_refused_with_field_errors(maker, funded, field, value
     assert not ApprovalRequest.objects.exists()
 
 
-def test_a_request_no_policy_covers_is_refused(maker, funded):
+def test_a_request_no_policy_covers_is_refused(maker, funded_with_destination):
     from reserve.models import ApprovalPolicy
 
     ApprovalPolicy.objects.filter(kind__in=["reserve.transfer", ""]).update(is_active=False)
@@ -200,7 +154,7 @@ def test_a_client_requests_an_allow_list_change(maker, team):
 # --- idempotency ------------------------------------------------------------------------------
 
 
-def test_a_post_without_an_idempotency_key_is_refused(maker, funded):
+def test_a_post_without_an_idempotency_key_is_refused(maker, funded_with_destination):
     response = maker.post(TRANSFERS, transfer_body(), format="json")
 
     assert response.status_code == 400
@@ -209,14 +163,14 @@ def test_a_post_without_an_idempotency_key_is_refused(maker, funded):
 
 
 @pytest.mark.parametrize("key", ["x" * 129, "two words", "tab\tkey"])
-def test_a_malformed_idempotency_key_is_a_field_error(maker, funded, key):
+def test_a_malformed_idempotency_key_is_a_field_error(maker, funded_with_destination, key):
     response = post_transfer(maker, key=key)
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["Idempotency-Key"]
 
 
-def test_a_replay_returns_the_first_reply_and_makes_nothing_twice(maker, funded):
+def test_a_replay_returns_the_first_reply_and_makes_nothing_twice(maker, funded_with_destination):
     first = post_transfer(maker, key="transfer-0001")
     replay = post_transfer(maker, key="transfer-0001")
 
@@ -230,7 +184,7 @@ def test_a_replay_returns_the_first_reply_and_makes_nothing_twice(maker, funded)
     assert AuditEvent.objects.filter(action="reserve.request.created").count() == 1
 
 
-def test_the_same_key_with_another_body_is_refused(maker, funded):
+def test_the_same_key_with_another_body_is_refused(maker, funded_with_destination):
     post_transfer(maker, key="transfer-0001")
 
     response = post_transfer(maker, key="transfer-0001", amount="2")
@@ -249,7 +203,7 @@ def test_the_same_key_on_another_endpoint_is_refused(maker, made):
     assert response.status_code == 422
 
 
-def test_keys_belong_to_their_client(maker, funded):
+def test_keys_belong_to_their_client(maker, funded_with_destination):
     _client, other_secret = client_with_token("accounting", MAKER_SCOPES)
 
     post_transfer(maker, key="transfer-0001")
@@ -260,7 +214,7 @@ def test_keys_belong_to_their_client(maker, funded):
     assert ApprovalRequest.objects.count() == 2
 
 
-def test_a_refused_call_keeps_no_reply_so_the_key_can_be_reused(maker, funded):
+def test_a_refused_call_keeps_no_reply_so_the_key_can_be_reused(maker, funded_with_destination):
     refused = post_transfer(maker, key="transfer-0001", amount="6")
     accepted = post_transfer(maker, key="transfer-0001")
 
@@ -269,7 +223,7 @@ def test_a_refused_call_keeps_no_reply_so_the_key_can_be_reused(maker, funded):
     assert ApprovalRequest.objects.count() == 1
 
 
-def test_a_duplicate_still_running_gets_409(maker, funded):
+def test_a_duplicate_still_running_gets_409(maker, funded_with_destination):
     client = ApiClient.objects.get(name="court-system")
     fingerprint = request_fingerprint("POST", TRANSFERS, transfer_body())
     # The first call with this key claimed it and is still running.
@@ -289,7 +243,7 @@ def test_a_duplicate_still_running_gets_409(maker, funded):
     assert not ApprovalRequest.objects.exists()
 
 
-def test_an_abandoned_claim_is_taken_over(maker, funded):
+def test_an_abandoned_claim_is_taken_over(maker, funded_with_destination):
     client = ApiClient.objects.get(name="court-system")
     fingerprint = request_fingerprint("POST", TRANSFERS, transfer_body())
     claim_idempotency_key(
@@ -308,7 +262,7 @@ def test_an_abandoned_claim_is_taken_over(maker, funded):
     assert ApprovalRequest.objects.count() == 1
 
 
-def test_a_stored_reply_expires_after_24_hours(maker, funded):
+def test_a_stored_reply_expires_after_24_hours(maker, funded_with_destination):
     post_transfer(maker, key="transfer-0001")
     IdempotencyRecord.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
 
@@ -321,7 +275,7 @@ def test_a_stored_reply_expires_after_24_hours(maker, funded):
 @pytest.mark.parametrize(
     "failure", [ServiceBusy(), OperationalError("database is locked")], ids=["retries-exhausted", "lost-race"]
 )
-def test_a_busy_database_answers_503_and_the_key_can_be_retried(maker, funded, failure):
+def test_a_busy_database_answers_503_and_the_key_can_be_retried(maker, funded_with_destination, failure):
     with mock.patch("reserve.api.requests.create_request", side_effect=failure):
         busy = post_transfer(maker, key="transfer-0001")
     retried = post_transfer(maker, key="transfer-0001")
@@ -344,7 +298,9 @@ def test_the_detail_has_an_etag_header(maker, made):
     assert response.json() == made
 
 
-def test_a_client_sees_only_requests_it_made_or_can_decide(maker, made, team, funded, custody1):
+def test_a_client_sees_only_requests_it_made_or_can_decide(
+    maker, made, team, funded_with_destination, custody1
+):
     other_made = create_request(
         kind="reserve.allowlist_change",
         payload={"action": "add", "network": "bitcoin", "address": BC1, "label": "OTC desk"},
@@ -366,7 +322,7 @@ def test_auditors_see_every_request(made, team):
     assert [r["id"] for r in bearer(secret).get(REQUESTS).json()["results"]] == [made["id"]]
 
 
-def test_requests_are_listed_newest_first_a_page_at_a_time(maker, funded):
+def test_requests_are_listed_newest_first_a_page_at_a_time(maker, funded_with_destination):
     ids = [post_transfer(maker, amount=f"0.{n}").json()["id"] for n in range(1, 4)]
 
     first = maker.get(REQUESTS, {"page_size": 2}).json()
@@ -412,7 +368,7 @@ def test_a_bad_filter_is_a_field_error(maker, made, params, field):
     assert list(response.json()["errors"]) == [field]
 
 
-def test_the_request_list_costs_the_same_queries_for_one_request_or_many(maker, funded):
+def test_the_request_list_costs_the_same_queries_for_one_request_or_many(maker, funded_with_destination):
     post_transfer(maker, amount="0.1")
     with CaptureQueriesContext(connection) as one:
         assert maker.get(REQUESTS).status_code == 200
@@ -739,7 +695,7 @@ def test_a_null_character_in_the_path_is_not_found(maker, made, url):
     assert_refused(maker.get(url), 404, "not_found")
 
 
-def test_a_null_character_in_a_body_is_a_field_error(maker, funded):
+def test_a_null_character_in_a_body_is_a_field_error(maker, funded_with_destination):
     response = post_transfer(maker, from_wallet="cold\x00a", comment="\x00")
 
     assert_refused(response, 400, "invalid")

@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.urls import path
 
 from reserve import urls as site_urls
-from tests.reserve.api.test_api import assert_error_body
+from tests.support.api import assert_error_body
 
 
 def test_the_api_catch_all_is_the_last_route_of_the_site():

@@ -21,8 +21,8 @@ from schemathesis.specs.openapi.checks import (
 
 from reserve.approvals.services import create_request
 from reserve.wsgi import application
+from tests.support.api import ALL_SCOPES, client_with_token
 from tests.support.factories import WalletAddressFactory, WalletFactory
-from tests.reserve.api.test_api_support import ALL_SCOPES, client_with_token, fresh_throttle_counts  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

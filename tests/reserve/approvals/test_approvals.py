@@ -33,25 +33,9 @@ from reserve.models import (
     JournalEntry,
     RequestStatus,
 )
+from tests.support.factories import make_transfer
 
 BC1 = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
-
-
-@pytest.fixture
-def funded(asset, wallet, fund_in):
-    return fund_in(wallet, asset, 5 * 10**8, label="Court order 2-15/2026")
-
-
-def make_transfer(team, wallet, other_wallet, amount="1.25", **extra):
-    payload = {
-        "asset": "BTC",
-        "amount": amount,
-        "from_wallet": wallet.code,
-        "to_wallet": other_wallet.code,
-        "category": "reserve:forfeited",
-        **extra,
-    }
-    return create_request(kind="reserve.transfer", payload=payload, maker=team.maker)
 
 
 def balances(wallet, other_wallet, asset):

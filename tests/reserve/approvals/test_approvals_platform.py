@@ -22,7 +22,7 @@ from reserve.approvals.selectors import request_view
 from reserve.approvals.services import cancel_request, create_request
 from reserve.approvals.valuation import register_valuer, with_valuation
 from reserve.models import ApprovalPolicy, ApproverMembership, AuditEvent, PolicyTier
-from tests.reserve.approvals.test_approvals import make_transfer
+from tests.support.factories import make_transfer
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from reserve.approvals.access import may_make_requests, requests_visible_to
 from reserve.approvals.errors import ApprovalError
 from reserve.approvals.services import create_request
 from reserve.models import ApprovalRequest, Scope
+from tests.support.api import bearer, client_with_token, new_key
 from tests.support.factories import UserFactory
-from tests.reserve.api.test_api_support import bearer, client_with_token, new_key
 
 pytestmark = pytest.mark.django_db
 

@@ -33,58 +33,58 @@ def transfer(source, destination, units, **kwargs):
 
 
 @pytest.fixture
-def funded(asset, wallet, fund_in):
+def funded_10000_sats(asset, wallet, fund_in):
     return fund_in(wallet, asset, 10_000, label="Court order 2-15/2026, case 0417")
 
 
-def test_an_entry_is_numbered_gaplessly_per_year(funded, other_wallet, asset):
+def test_an_entry_is_numbered_gaplessly_per_year(funded_10000_sats, other_wallet, asset):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
-    numbers = [transfer(funded, target, 1).number for _ in range(3)]
+    numbers = [transfer(funded_10000_sats, target, 1).number for _ in range(3)]
     year = timezone.localdate().year
     assert numbers == [f"{year}-000001", f"{year}-000002", f"{year}-000003"]
     assert JournalEntry.objects.get(reverses__isnull=True, year=2025).number == "2025-000001"
 
 
-def test_it_refuses_an_unbalanced_entry(funded, other_wallet, asset):
+def test_it_refuses_an_unbalanced_entry(funded_10000_sats, other_wallet, asset):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
     with pytest.raises(LedgerError, match="does not balance"):
-        post_entry(reason="test.move", lines=[Line(funded, -5), Line(target, 4)])
+        post_entry(reason="test.move", lines=[Line(funded_10000_sats, -5), Line(target, 4)])
     assert JournalEntry.objects.count() == 1
 
 
-def test_it_refuses_an_unknown_reason_zero_and_single_lines(funded, other_wallet, asset):
+def test_it_refuses_an_unknown_reason_zero_and_single_lines(funded_10000_sats, other_wallet, asset):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
     with pytest.raises(LedgerError, match="Unknown posting reason"):
-        post_entry(reason="made.up", lines=[Line(funded, -1), Line(target, 1)])
+        post_entry(reason="made.up", lines=[Line(funded_10000_sats, -1), Line(target, 1)])
     with pytest.raises(LedgerError, match="zero"):
-        post_entry(reason="test.move", lines=[Line(funded, 0), Line(target, 0)])
+        post_entry(reason="test.move", lines=[Line(funded_10000_sats, 0), Line(target, 0)])
     with pytest.raises(LedgerError, match="two postings"):
-        post_entry(reason="test.move", lines=[Line(funded, 0)])
+        post_entry(reason="test.move", lines=[Line(funded_10000_sats, 0)])
 
 
-def test_it_refuses_an_overdraft_and_writes_nothing(funded, other_wallet, asset):
+def test_it_refuses_an_overdraft_and_writes_nothing(funded_10000_sats, other_wallet, asset):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
     with pytest.raises(LedgerError, match="Insufficient balance"):
-        transfer(funded, target, 10_001)
-    funded.refresh_from_db()
-    assert funded.balance == 10_000
+        transfer(funded_10000_sats, target, 10_001)
+    funded_10000_sats.refresh_from_db()
+    assert funded_10000_sats.balance == 10_000
     assert JournalEntry.objects.count() == 1
     assert verify_ledger().ok
 
 
-def test_the_database_refuses_a_negative_held_balance(funded):
+def test_the_database_refuses_a_negative_held_balance(funded_10000_sats):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.filter(pk=funded.pk).update(balance=-1)
+        Account.objects.filter(pk=funded_10000_sats.pk).update(balance=-1)
 
 
-def test_it_refuses_mixing_assets_and_networks(funded, db):
+def test_it_refuses_mixing_assets_and_networks(funded_10000_sats, db):
     ether = eth()
     eth_wallet = WalletFactory(network="ethereum")
     with pytest.raises(LedgerError, match="is on"):
-        get_account(wallet=funded.wallet, category="reserve:forfeited", asset=ether)
+        get_account(wallet=funded_10000_sats.wallet, category="reserve:forfeited", asset=ether)
     eth_account = get_account(wallet=eth_wallet, category="reserve:forfeited", asset=ether)
     with pytest.raises(LedgerError, match="does not balance"):
-        post_entry(reason="test.move", lines=[Line(funded, -1), Line(eth_account, 1)])
+        post_entry(reason="test.move", lines=[Line(funded_10000_sats, -1), Line(eth_account, 1)])
 
 
 def test_an_inflow_needs_an_origin(asset, wallet):
@@ -100,14 +100,14 @@ def test_an_inflow_needs_an_origin(asset, wallet):
         )
 
 
-def test_reversal_restores_balances_and_lots(funded, other_wallet, asset, wallet):
+def test_reversal_restores_balances_and_lots(funded_10000_sats, other_wallet, asset, wallet):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
-    entry = transfer(funded, target, 600)
+    entry = transfer(funded_10000_sats, target, 600)
     reversal = reverse_entry(entry=entry, memo="Wrong destination")
 
-    funded.refresh_from_db()
+    funded_10000_sats.refresh_from_db()
     target.refresh_from_db()
-    assert (funded.balance, target.balance) == (10_000, 0)
+    assert (funded_10000_sats.balance, target.balance) == (10_000, 0)
     assert reversal.reverses == entry
     assert entry.reversed_by == reversal
     assert [v.origin_label for v in lots_for(wallet, asset)] == ["Court order 2-15/2026, case 0417"] * 2
@@ -115,9 +115,9 @@ def test_reversal_restores_balances_and_lots(funded, other_wallet, asset, wallet
     assert verify_ledger().ok
 
 
-def test_an_entry_is_reversed_at_most_once(funded, other_wallet, asset):
+def test_an_entry_is_reversed_at_most_once(funded_10000_sats, other_wallet, asset):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
-    entry = transfer(funded, target, 5)
+    entry = transfer(funded_10000_sats, target, 5)
     reversal = reverse_entry(entry=entry)
     with pytest.raises(LedgerError, match="already been reversed"):
         reverse_entry(entry=entry)
@@ -125,9 +125,9 @@ def test_an_entry_is_reversed_at_most_once(funded, other_wallet, asset):
         reverse_entry(entry=reversal)
 
 
-def test_reversing_an_outflow_gives_back_the_original_provenance(funded, asset, wallet):
+def test_reversing_an_outflow_gives_back_the_original_provenance(funded_10000_sats, asset, wallet):
     external = get_account(wallet=None, category="external", asset=asset)
-    out = post_entry(reason="test.move", lines=[Line(funded, -300), Line(external, 300)])
+    out = post_entry(reason="test.move", lines=[Line(funded_10000_sats, -300), Line(external, 300)])
     reverse_entry(entry=out)
     views = lots_for(wallet, asset)
     assert sum(v.remaining for v in views) == 10_000
@@ -136,7 +136,7 @@ def test_reversing_an_outflow_gives_back_the_original_provenance(funded, asset, 
 
 
 class TestImmutability:
-    def test_the_model_refuses_saving_a_posted_entry(self, funded):
+    def test_the_model_refuses_saving_a_posted_entry(self, funded_10000_sats):
         entry = JournalEntry.objects.get()
         entry.memo = "edited"
         with pytest.raises(ImmutableRowError):
@@ -144,7 +144,7 @@ class TestImmutability:
         with pytest.raises(ImmutableRowError):
             entry.delete()
 
-    def test_querysets_refuse_update_and_delete(self, funded):
+    def test_querysets_refuse_update_and_delete(self, funded_10000_sats):
         with pytest.raises(ImmutableRowError):
             JournalEntry.objects.update(memo="edited")
         with pytest.raises(ImmutableRowError):
@@ -163,8 +163,10 @@ class TestImmutability:
             "DELETE FROM reserve_lotmovement",
         ],
     )
-    def test_the_database_refuses_raw_sql(self, funded, other_wallet, asset, sql):
-        transfer(funded, get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset), 1)
+    def test_the_database_refuses_raw_sql(self, funded_10000_sats, other_wallet, asset, sql):
+        transfer(
+            funded_10000_sats, get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset), 1
+        )
         with pytest.raises(Exception, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
         assert Posting.objects.count() == 4
@@ -203,26 +205,30 @@ class TestLots:
 
 
 class TestPeriodsAndDates:
-    def test_a_closed_period_refuses_entries_dated_in_it(self, funded, other_wallet, asset):
+    def test_a_closed_period_refuses_entries_dated_in_it(self, funded_10000_sats, other_wallet, asset):
         target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
         Period.objects.create(year=2026, month=1, closed_at=timezone.now())
         with pytest.raises(LedgerError, match="closed"):
-            transfer(funded, target, 1, effective_at=dt.datetime(2026, 1, 31, 23, 0, tzinfo=ALMATY))
-        transfer(funded, target, 1, effective_at=dt.datetime(2026, 2, 1, 0, 0, tzinfo=ALMATY))
+            transfer(
+                funded_10000_sats, target, 1, effective_at=dt.datetime(2026, 1, 31, 23, 0, tzinfo=ALMATY)
+            )
+        transfer(funded_10000_sats, target, 1, effective_at=dt.datetime(2026, 2, 1, 0, 0, tzinfo=ALMATY))
 
-    def test_the_period_is_the_almaty_month(self, funded, other_wallet, asset):
+    def test_the_period_is_the_almaty_month(self, funded_10000_sats, other_wallet, asset):
         target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
         Period.objects.create(year=2026, month=2, closed_at=timezone.now())
         # 2026-01-31 20:30 UTC is already 2026-02-01 01:30 in Almaty (UTC+5).
         with pytest.raises(LedgerError, match="2026-02 is closed"):
-            transfer(funded, target, 1, effective_at=dt.datetime(2026, 1, 31, 20, 30, tzinfo=dt.UTC))
+            transfer(
+                funded_10000_sats, target, 1, effective_at=dt.datetime(2026, 1, 31, 20, 30, tzinfo=dt.UTC)
+            )
 
-    def test_it_refuses_future_and_naive_dates(self, funded, other_wallet, asset):
+    def test_it_refuses_future_and_naive_dates(self, funded_10000_sats, other_wallet, asset):
         target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
         with pytest.raises(LedgerError, match="future"):
-            transfer(funded, target, 1, effective_at=timezone.now() + dt.timedelta(days=1))
+            transfer(funded_10000_sats, target, 1, effective_at=timezone.now() + dt.timedelta(days=1))
         with pytest.raises(LedgerError, match="time zone"):
-            transfer(funded, target, 1, effective_at=dt.datetime(2026, 1, 1))
+            transfer(funded_10000_sats, target, 1, effective_at=dt.datetime(2026, 1, 1))
 
     def test_almaty_is_utc_plus_5_since_march_2024(self):
         from zoneinfo import ZoneInfo
@@ -270,17 +276,19 @@ class TestHoldingsAsOf:
             account_balances_as_of(dt.date.today())
 
 
-def test_every_posting_is_in_the_audit_journal(funded, clerk):
+def test_every_posting_is_in_the_audit_journal(funded_10000_sats, clerk):
     event = AuditEvent.objects.get(action="reserve.entry.posted")
     assert event.subject == JournalEntry.objects.get()
     assert event.data["postings"][1]["amount"] == "0.00010000"
 
 
-def test_idempotency_key_returns_the_same_entry_and_refuses_a_different_one(funded, other_wallet, asset):
+def test_idempotency_key_returns_the_same_entry_and_refuses_a_different_one(
+    funded_10000_sats, other_wallet, asset
+):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
-    first = transfer(funded, target, 5, idempotency_key="k-1")
-    assert transfer(funded, target, 5, idempotency_key="k-1") == first
+    first = transfer(funded_10000_sats, target, 5, idempotency_key="k-1")
+    assert transfer(funded_10000_sats, target, 5, idempotency_key="k-1") == first
     with pytest.raises(LedgerError, match="idempotency key"):
-        transfer(funded, target, 6, idempotency_key="k-1")
-    funded.refresh_from_db()
-    assert funded.balance == 9_995
+        transfer(funded_10000_sats, target, 6, idempotency_key="k-1")
+    funded_10000_sats.refresh_from_db()
+    assert funded_10000_sats.balance == 9_995

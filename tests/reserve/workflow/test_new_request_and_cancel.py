@@ -5,16 +5,11 @@ from django.urls import reverse
 
 from reserve.models import ApprovalRequest, AuditEvent, RequestStatus
 from tests.support.factories import UserFactory
-from tests.reserve.workflow.test_views import request_url, signed_in, text
+from tests.support.screens import request_url, signed_in, text
 
 
 def new_request_url(slug: str) -> str:
     return reverse("workflow:new-request", args=[slug])
-
-
-@pytest.fixture
-def funded(asset, wallet, fund_in):
-    return fund_in(wallet, asset, 5 * 10**8, label="Court order 2-15/2026")
 
 
 @pytest.fixture

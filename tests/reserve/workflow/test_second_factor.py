@@ -7,7 +7,7 @@ from django.urls import reverse
 from reserve.api.decisions import verify_second_factor
 from reserve.models import AuditEvent
 from reserve.otp import CodeThrottled, confirm_enrolment, start_enrolment, verify_code
-from tests.reserve.workflow.test_views import current_code, enrolled_device, signed_in, text, wrong_code
+from tests.support.screens import current_code, enrolled_device, signed_in, text, wrong_code
 
 
 @pytest.fixture(autouse=True)

@@ -14,68 +14,24 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reserve.approvals.services import create_request
 from reserve.ledger.services import get_account
 from reserve.models import ApprovalRequest, AuditEvent, Decision, RequestStatus
 from tests.support.factories import UserFactory
+from tests.support.screens import (
+    current_code,
+    decide_via_page,
+    enrolled_device,
+    request_url,
+    signed_in,
+    text,
+    verified_client,
+    wrong_code,
+)
 
 PASSWORD = "correct-horse-battery-staple"
-
-
-# --- helpers ----------------------------------------------------------------------------------------
-
-
-def text(response) -> str:
-    """The page as the user reads it: tags dropped, entities decoded, whitespace collapsed."""
-    body = re.sub(r"<[^>]+>", " ", response.content.decode())
-    return " ".join(html.unescape(body).split())
-
-
-def current_code(device: TOTPDevice) -> str:
-    token = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
-    return f"{token:0{device.digits}d}"
-
-
-def wrong_code(device: TOTPDevice) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    valid = set()
-    for offset in (-1, 0, 1):
-        totp.drift = device.drift + offset
-        valid.add(f"{totp.token():06d}")
-    return next(code for code in (f"{n:06d}" for n in range(123456, 10**6)) if code not in valid)
-
-
-def enrolled_device(user) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
-
-
-def verified_client(user) -> Client:
-    """A client signed in as ``user`` whose session passed the second factor (through the
-    verify page with a real TOTP code)."""
-    client = Client()
-    client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or enrolled_device(user)
-    response = client.post(reverse("workflow:otp-verify"), {"code": current_code(device)})
-    assert response.status_code == 302, text(response)
-    return client
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def request_url(approval) -> str:
-    return reverse("workflow:request", args=[approval.pk])
-
-
-@pytest.fixture
-def funded(asset, wallet, fund_in):
-    return fund_in(wallet, asset, 5 * 10**8, label="Court order 2-15/2026")
 
 
 @pytest.fixture
@@ -92,15 +48,6 @@ def transfer(team, funded, wallet, other_wallet):
         maker=team.maker,
         comment="Rebalancing cold storage.",
         evidence=[{"label": "Board memo 12/2026", "url": "https://intranet.example/memo/12"}],
-    )
-
-
-def decide_via_page(
-    client, approval, verdict="approve", comment="Checked against the evidence.", digest=None
-):
-    return client.post(
-        request_url(approval),
-        {"verdict": verdict, "comment": comment, "digest": digest or approval.payload_digest},
     )
 
 

@@ -60,11 +60,6 @@ def page(monkeypatch):
             browser.close()
 
 
-@pytest.fixture
-def funded(asset, wallet, other_wallet, fund_in):
-    return fund_in(wallet, asset, 5 * 10**8, label="Court order 2-15/2026")
-
-
 def current_code(device: TOTPDevice) -> str:
     device.refresh_from_db()
     token = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
@@ -99,7 +94,7 @@ def approve_with_second_factor(page, live_server, username: str, device: TOTPDev
 
 
 def test_a_transfer_is_proposed_approved_by_two_officers_and_posted(
-    page, live_server, team, funded, wallet, other_wallet, asset
+    page, live_server, team, funded_with_destination, wallet, other_wallet, asset
 ):
     devices = {
         name: TOTPDevice.objects.create(user=getattr(team, name), name="Phone", confirmed=True)
@@ -154,7 +149,9 @@ def test_a_transfer_is_proposed_approved_by_two_officers_and_posted(
     assert get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset).balance == 125_000_000
 
 
-def test_the_maker_cannot_approve_their_own_request(page, live_server, team, funded, wallet, other_wallet):
+def test_the_maker_cannot_approve_their_own_request(
+    page, live_server, team, funded_with_destination, wallet, other_wallet
+):
     approval = create_request(
         kind="reserve.transfer",
         payload={
@@ -177,7 +174,7 @@ def test_the_maker_cannot_approve_their_own_request(page, live_server, team, fun
 
 
 def test_a_new_approver_enrols_an_authenticator_and_decides(
-    page, live_server, team, funded, wallet, other_wallet
+    page, live_server, team, funded_with_destination, wallet, other_wallet
 ):
     approval = create_request(
         kind="reserve.transfer",

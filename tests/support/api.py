@@ -1,6 +1,7 @@
-"""Helpers and fixtures of the API tests (integration clients, tokens, second factors).
+"""Helpers of the API tests: integration clients and tokens, second factors through the API,
+the one error body, transfer requests made by a client.
 
-No tests here; the API test modules import what they use.
+No tests and no fixtures here (the API tests' fixtures are in tests/reserve/api/conftest.py).
 """
 
 from __future__ import annotations
@@ -8,8 +9,6 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
-from django.core.cache import cache
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
@@ -20,14 +19,7 @@ from reserve.models import Scope
 ALL_SCOPES = list(Scope.values)
 MAKER_SCOPES = [Scope.REQUESTS_READ, Scope.REQUESTS_WRITE, Scope.HOLDINGS_READ]
 APPROVER_SCOPES = [Scope.REQUESTS_READ, Scope.REQUESTS_DECIDE]
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    """Throttle counts live in the cache, keyed by client id; ids repeat across tests."""
-    cache.clear()
-    yield
-    cache.clear()
+TRANSFERS = "/api/v1/requests/transfers/"
 
 
 def bearer(secret: str) -> APIClient:
@@ -79,3 +71,27 @@ class Approver:
         return self.api.post(
             f"/api/v1/requests/{request_id}/decisions/", body, format="json", HTTP_IDEMPOTENCY_KEY=new_key()
         )
+
+
+def assert_error_body(body, code):
+    assert set(body) == {"code", "message", "errors"}
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+
+
+def transfer_body(**overrides) -> dict:
+    return {
+        "asset": "BTC",
+        "amount": "1.25",
+        "from_wallet": "cold-a",
+        "to_wallet": "cold-b",
+        "category": "reserve:forfeited",
+        "comment": "Rebalancing.",
+        **overrides,
+    }
+
+
+def post_transfer(api, key=None, **overrides):
+    return api.post(
+        TRANSFERS, transfer_body(**overrides), format="json", HTTP_IDEMPOTENCY_KEY=key or new_key()
+    )
