@@ -120,3 +120,16 @@ def make_transfer(team, wallet, other_wallet, amount="1.25", **extra):
         **extra,
     }
     return create_request(kind="reserve.transfer", payload=payload, maker=team.maker)
+
+
+FORFEITED = "reserve:forfeited"
+
+
+def transfer_payload(src, dst, amount="1"):
+    return {
+        "asset": "BTC",
+        "amount": amount,
+        "from_wallet": src.code,
+        "to_wallet": dst.code,
+        "category": FORFEITED,
+    }

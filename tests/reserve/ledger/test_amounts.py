@@ -150,3 +150,11 @@ def test_storage_is_exact_on_this_database(ether, eth_wallet, fund_in):
         assert isinstance(raw, str) and raw.endswith("123456789123456789012345678")
     else:
         assert raw == Decimal("123456789123456789012345678")
+
+
+@pytest.mark.parametrize(
+    "raw", ["1" * 5000, Decimal("1E+5000")], ids=["5000-digit string", "Decimal 1E+5000"]
+)
+def test_very_long_amounts_are_refused_with_an_amount_error(raw):
+    with pytest.raises(AmountError):
+        parse_amount(raw, 8)
