@@ -67,7 +67,7 @@ class Simulation:
         self.stats: dict[str, int] = defaultdict(int)
         self.executions: dict[int, int] = {}
 
-    # --- the independent model of who counts ---------------------------------------------------
+    # The independent model of who counts
 
     def counts_for(self, request: ApprovalRequest, group: Group) -> set[int]:
         members = set(
@@ -87,7 +87,7 @@ class Simulation:
             self.expected[account_id] += amount
         self.entries.append(entry)
 
-    # --- operations ---------------------------------------------------------------------------
+    # Operations
 
     def op_fund(self):
         account = self.rng.choice(self.accounts)

@@ -113,7 +113,7 @@ def first_row(model: str):
     )
 
 
-# --- Every screen opens ---------------------------------------------------------------------
+# Every screen opens
 
 
 def test_the_admin_is_titled_state_digital_asset_fund(admin_client):
@@ -168,7 +168,7 @@ def test_list_pages_make_the_same_number_of_queries_for_one_row_or_five(admin_cl
     assert len(five_rows) == len(one_row), [q["sql"] for q in five_rows.captured_queries]
 
 
-# --- The ledger is read-only ----------------------------------------------------------------
+# The ledger is read-only
 
 
 def test_an_entry_page_shows_its_postings_with_exact_amounts_and_no_save_button(admin_client, posted_entry):
@@ -315,7 +315,7 @@ def test_audit_events_can_be_filtered_by_action_and_searched(admin_client, poste
     assert [e.subject_repr for e in by_search.context["cl"].result_list] == [posted_entry.number]
 
 
-# --- Auditors read everything and change nothing --------------------------------------------
+# Auditors read everything and change nothing
 
 
 def test_an_auditor_can_view_entries_and_their_history(auditor_client, posted_entry):

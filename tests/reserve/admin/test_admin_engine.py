@@ -157,7 +157,7 @@ def policy_form_data(policy: ApprovalPolicy | None = None, tiers=(), **overrides
     return data
 
 
-# --- Nobody writes the engine's rows in the admin -------------------------------------------------
+# Nobody writes the engine's rows in the admin
 
 
 @pytest.mark.parametrize("model", ENGINE_MODELS)
@@ -213,7 +213,7 @@ def test_engine_lists_offer_no_delete_and_no_add_button(root_client, engine_rows
     assert "delete_selected" not in actions
 
 
-# --- Proposing a policy change --------------------------------------------------------------------
+# Proposing a policy change
 
 
 def test_the_policy_page_offers_to_propose_a_change(maker_client, team):
@@ -437,7 +437,7 @@ def test_the_policy_page_lists_the_requests_that_changed_it(auditor_client, team
     assert url("approvalrequest", "change", made.pk) in page
 
 
-# --- Proposing allow-list, approver and setting changes -------------------------------------------
+# Proposing allow-list, approver and setting changes
 
 
 def test_proposing_an_allowlist_address_makes_a_request(maker_client, team):
@@ -612,7 +612,7 @@ def test_a_non_staff_approver_cannot_reach_a_proposal_form(client, team):
     assert "/login/" in response["Location"]
 
 
-# --- Requests and decisions -----------------------------------------------------------------------
+# Requests and decisions
 
 
 def test_a_request_page_shows_the_action_digest_policy_and_decisions(auditor_client, team, approve):
@@ -657,7 +657,7 @@ def test_requests_can_be_filtered_by_status_and_kind_and_searched(root_client, t
     assert list(by_title.context["cl"].result_list) == [grant]
 
 
-# --- Django users and groups give no approval power -----------------------------------------------
+# Django users and groups give no approval power
 
 
 def user_form_data(user, groups) -> dict:
@@ -759,7 +759,7 @@ def test_an_approver_group_cannot_be_deleted_with_the_bulk_action(root_client, t
     assert Group.objects.filter(pk=custody.pk).exists()
 
 
-# --- Reading: auditors and query counts -----------------------------------------------------------
+# Reading: auditors and query counts
 
 
 @pytest.mark.parametrize("model", ["approvalpolicy", "approvalrequest"])
@@ -851,7 +851,7 @@ def test_engine_list_pages_make_the_same_number_of_queries_for_one_row_or_five(r
     assert len(more) == len(few), [q["sql"] for q in more.captured_queries]
 
 
-# --- Names that requests refer to do not change under them ------------------------------------------
+# Names that requests refer to do not change under them
 
 
 def test_an_approver_cannot_be_renamed_in_the_user_admin(root_client, team):

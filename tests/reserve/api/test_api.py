@@ -70,7 +70,7 @@ def queries_for(client, url):
     return len(ctx.captured_queries)
 
 
-# --- assets and wallets ---------------------------------------------------------------------
+# Assets and wallets
 
 
 def test_it_lists_assets(api, asset, eth_asset):
@@ -159,7 +159,7 @@ def test_the_wallet_list_costs_the_same_queries_for_one_wallet_or_many(auditor, 
     assert len(client.get(url).json()["results"]) == 5
 
 
-# --- balances -------------------------------------------------------------------------------
+# Balances
 
 
 def test_a_balance_is_an_exact_string_with_all_the_decimals(api, wallet, asset, fund_in):
@@ -246,7 +246,7 @@ def test_the_balance_list_costs_the_same_queries_for_one_account_or_many(
     assert len(client.get(url).json()["results"]) == 4
 
 
-# --- holdings -------------------------------------------------------------------------------
+# Holdings
 
 
 @pytest.fixture
@@ -312,7 +312,7 @@ def test_a_bad_as_of_is_a_field_error_not_a_crash(api, asset, as_of):
     assert list(response.json()["errors"]) == ["as_of"]
 
 
-# --- lots -----------------------------------------------------------------------------------
+# Lots
 
 
 def test_lots_say_where_each_unit_came_from(api, wallet, asset):
@@ -381,7 +381,7 @@ def test_lots_of_an_unknown_wallet_are_404(api, asset):
     assert_error_body(response.json(), "not_found")
 
 
-# --- who may read ---------------------------------------------------------------------------
+# Who may read
 
 
 @pytest.mark.parametrize(("name", "kwargs"), READ_URLS)
@@ -422,7 +422,7 @@ def test_writes_are_not_allowed(api, wallet):
     assert_error_body(response.json(), "method_not_allowed")
 
 
-# --- errors and documentation ---------------------------------------------------------------
+# Errors and documentation
 
 
 def test_nested_validation_errors_are_flattened_to_field_paths():

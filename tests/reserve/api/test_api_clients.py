@@ -50,7 +50,7 @@ def assert_unauthorized(response, code):
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-# --- tokens -----------------------------------------------------------------------------------
+# Tokens
 
 
 def test_a_new_client_acts_as_a_service_user_in_the_integration_group(db):
@@ -171,7 +171,7 @@ def test_tokens_expire_within_a_year(integration):
         issue_token(client, expires_in=dt.timedelta(days=400))
 
 
-# --- scopes -----------------------------------------------------------------------------------
+# Scopes
 
 
 def test_a_call_outside_the_scopes_is_refused_with_the_missing_scope(integration):
@@ -225,7 +225,7 @@ def test_people_signed_in_cannot_write_through_the_api(db):
     assert "bearer token" in response.json()["message"]
 
 
-# --- the call log -----------------------------------------------------------------------------
+# The call log
 
 
 def test_every_call_with_a_token_is_logged(integration):
@@ -296,7 +296,7 @@ def test_every_api_view_writes_the_call_log():
     assert views and all(issubclass(view, ApiEndpoint) for view in views)
 
 
-# --- stored replies ---------------------------------------------------------------------------
+# Stored replies
 
 
 def test_expired_idempotency_records_are_purged(integration):
@@ -311,7 +311,7 @@ def test_expired_idempotency_records_are_purged(integration):
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
 
 
-# --- the command ------------------------------------------------------------------------------
+# The command
 
 
 def run_command(*args) -> tuple[str, str]:
@@ -368,7 +368,7 @@ def test_the_command_refuses_with_a_reason(db, args, message):
     assert not ApiClient.objects.exists()
 
 
-# --- the admin --------------------------------------------------------------------------------
+# The admin
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def balances(wallet, other_wallet, asset):
     )
 
 
-# --- making a transfer ------------------------------------------------------------------------
+# Making a transfer
 
 
 def test_a_client_requests_a_transfer(maker, funded_with_destination):
@@ -151,7 +151,7 @@ def test_a_client_requests_an_allow_list_change(maker, team):
     assert body["evidence"] == [{"label": "Contract 14/2026", "url": "https://docs.fund.example/contract-14"}]
 
 
-# --- idempotency ------------------------------------------------------------------------------
+# Idempotency
 
 
 def test_a_post_without_an_idempotency_key_is_refused(maker, funded_with_destination):
@@ -287,7 +287,7 @@ def test_a_busy_database_answers_503_and_the_key_can_be_retried(maker, funded_wi
     assert not retried.has_header("Idempotent-Replayed")
 
 
-# --- reading ----------------------------------------------------------------------------------
+# Reading
 
 
 def test_the_detail_has_an_etag_header(maker, made):
@@ -389,7 +389,7 @@ def test_an_unknown_request_is_404(maker, made, pk):
     assert_error_body(response.json(), "not_found")
 
 
-# --- deciding ---------------------------------------------------------------------------------
+# Deciding
 
 
 def test_two_approvers_execute_a_transfer_through_the_api(
@@ -541,7 +541,7 @@ def test_a_superuser_cannot_approve_through_the_api(made, team):
     assert not Decision.objects.exists()
 
 
-# --- amending ---------------------------------------------------------------------------------
+# Amending
 
 
 def amend(api, pk, body, *, if_match=None, method="put"):
@@ -621,7 +621,7 @@ def test_an_invalid_amendment_is_a_field_error(maker, made):
     assert list(response.json()["errors"]) == ["amount"]
 
 
-# --- cancelling -------------------------------------------------------------------------------
+# Cancelling
 
 
 def cancel(api, pk, key=None):
@@ -644,7 +644,7 @@ def test_only_the_maker_cancels(made, team):
     assert ApprovalRequest.objects.get(pk=made["id"]).status == RequestStatus.PENDING
 
 
-# --- throttling -------------------------------------------------------------------------------
+# Throttling
 
 
 def test_a_client_over_its_rate_gets_429_with_retry_after(settings, made):
@@ -670,7 +670,7 @@ def test_people_signed_in_are_not_throttled_per_client(settings, auditor):
     assert [session.get("/api/v1/assets/").status_code for _ in range(3)] == [200, 200, 200]
 
 
-# --- bad input is never a server error -------------------------------------------------------
+# Bad input is never a server error
 
 
 @pytest.mark.parametrize(
@@ -707,7 +707,7 @@ def test_an_unknown_api_path_is_404_with_the_error_body(maker, url):
     assert_refused(maker.post(url, {}, format="json"), 404, "not_found")
 
 
-# --- documentation ----------------------------------------------------------------------------
+# Documentation
 
 
 def test_the_schema_documents_the_contract(db):

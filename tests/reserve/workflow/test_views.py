@@ -51,7 +51,7 @@ def transfer(team, funded, wallet, other_wallet):
     )
 
 
-# --- inbox ---------------------------------------------------------------------------------------------
+# Inbox
 
 
 class TestInbox:
@@ -117,7 +117,7 @@ class TestInbox:
         assert len(many) == len(one), [q["sql"] for q in many.captured_queries]
 
 
-# --- request page: who sees what -----------------------------------------------------------------------------
+# Request page: who sees what
 
 
 class TestRequestPageAccess:
@@ -175,7 +175,7 @@ class TestRequestPageAccess:
         assert f'name="digest" value="{transfer.payload_digest}"' in body
 
 
-# --- request page: deciding --------------------------------------------------------------------------------------
+# Request page: deciding
 
 
 class TestDeciding:
@@ -270,7 +270,7 @@ class TestDeciding:
         assert not Decision.objects.exists()
 
 
-# --- new transfer --------------------------------------------------------------------------------------------
+# New transfer
 
 
 class TestNewTransfer:
@@ -347,7 +347,7 @@ class TestNewTransfer:
         assert signed_in(user).get(reverse("workflow:new-transfer")).status_code == 403
 
 
-# --- second factor --------------------------------------------------------------------------------------------
+# Second factor
 
 
 class TestSecondFactor:
@@ -449,7 +449,7 @@ class TestSecondFactor:
             call_command("demo_totp", "custody1", stdout=StringIO())
 
 
-# --- login and dashboard ----------------------------------------------------------------------------------------
+# Login and dashboard
 
 
 class TestLogin:
