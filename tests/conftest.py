@@ -5,7 +5,7 @@ from django.db import connection
 
 from reserve.ledger.reasons import NO_SALE, register_reason
 from reserve.ledger.services import Line, Origin, get_account, post_entry
-from tests.factories import UserFactory, WalletFactory, btc
+from tests.support.factories import UserFactory, WalletFactory, btc
 
 # Reasons for testing the ledger's mechanics on their own. Every real reason is posted only by
 # an executing approval request; these need none.
@@ -109,6 +109,18 @@ def fund_in(db):
 def funded(asset, wallet, fund_in):
     """5 BTC held in ``wallet`` as forfeited reserve, taken over from a court order."""
     return fund_in(wallet, asset, 5 * 10**8, label="Court order 2-15/2026")
+
+
+@pytest.fixture
+def funded_with_destination(funded, other_wallet):
+    """``funded``, and ``other_wallet`` (cold-b) to move the bitcoins to."""
+    return funded
+
+
+@pytest.fixture
+def funded_opening_balance(asset, wallet, fund_in):
+    """5 BTC held in ``wallet`` as forfeited reserve, brought in as a plain opening balance."""
+    return fund_in(wallet, asset, 5 * 10**8)
 
 
 class Team:

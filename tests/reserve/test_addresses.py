@@ -42,9 +42,7 @@ def segwit_scriptpubkey(version: int, program: bytes) -> bytes:
     return bytes([version + 0x50 if version else 0, len(program)]) + program
 
 
-# --------------------------------------------------------------------------------------------
 # BIP-173 test vectors (https://github.com/bitcoin/bips/blob/master/bip-0173.mediawiki)
-# --------------------------------------------------------------------------------------------
 
 BIP173_VALID_BECH32 = [
     "A12UEL5L",
@@ -106,9 +104,7 @@ BIP173_INVALID_SEGWIT = [
     "bc1gmk9yu",  # Empty data section
 ]
 
-# --------------------------------------------------------------------------------------------
 # BIP-350 test vectors (https://github.com/bitcoin/bips/blob/master/bip-0350.mediawiki)
-# --------------------------------------------------------------------------------------------
 
 BIP350_VALID_BECH32M = [
     "A1LQFN3A",
@@ -195,9 +191,7 @@ BIP350_INVALID_SEGWIT = [
 ]
 
 
-# --------------------------------------------------------------------------------------------
 # Checksum level (bech32_decode)
-# --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("string", BIP173_VALID_BECH32)
@@ -234,9 +228,7 @@ def test_one_substituted_character_breaks_the_checksum(string):
     assert "checksum" in message(exc_info)
 
 
-# --------------------------------------------------------------------------------------------
 # Segwit addresses (decode_segwit, and normalize_address for bc/tb)
-# --------------------------------------------------------------------------------------------
 
 
 def _decodes_for(address: str) -> dict[str, tuple[int, bytes]]:
@@ -328,9 +320,7 @@ def test_convertbits(frombits, tobits, pad, data, expected):
     assert convertbits(data, frombits, tobits, pad) == expected
 
 
-# --------------------------------------------------------------------------------------------
 # Bitcoin Base58Check
-# --------------------------------------------------------------------------------------------
 
 BITCOIN_BASE58 = [
     ("bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),  # P2PKH
@@ -393,9 +383,7 @@ def test_not_bitcoin_addresses(address):
         message(exc_info)
 
 
-# --------------------------------------------------------------------------------------------
 # Ethereum (EIP-55, https://eips.ethereum.org/EIPS/eip-55)
-# --------------------------------------------------------------------------------------------
 
 EIP55_VECTORS = [
     # All caps
@@ -476,9 +464,7 @@ def test_ethereum_malformed(address):
     message(exc_info)
 
 
-# --------------------------------------------------------------------------------------------
 # Tron
-# --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -517,9 +503,7 @@ def test_tron_corrupted_checksum_message():
     assert "checksum" in message(exc_info)
 
 
-# --------------------------------------------------------------------------------------------
 # Common rules
-# --------------------------------------------------------------------------------------------
 
 GOOD = {
     "bitcoin": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",

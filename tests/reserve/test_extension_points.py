@@ -17,7 +17,7 @@ from reserve.approvals.policies import (
 from reserve.approvals.registry import _KINDS, MatchFacts, RequestKind, register_kind
 from reserve.models import ApprovalRequest, AuditEvent, Scope
 from reserve.workflow.forms import RequestForm
-from tests.reserve.test_api_support import bearer, client_with_token, new_key
+from tests.support.api import bearer, client_with_token, new_key
 
 pytestmark = pytest.mark.django_db
 

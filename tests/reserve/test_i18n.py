@@ -36,7 +36,7 @@ def _restore_active_language():
         translation.deactivate()
 
 
-# --- a minimal .po reader ------------------------------------------------------------------------
+# A minimal .po reader
 
 
 def _unquote(chunks: list[str]) -> str:
@@ -105,7 +105,7 @@ def placeholders(text: str) -> list[str]:
     return sorted(PLACEHOLDER.findall(text.replace("%%", "")))
 
 
-# --- the catalogues -------------------------------------------------------------------------------
+# The catalogues
 
 
 def test_catalogues_exist_for_every_language():
@@ -200,7 +200,7 @@ def test_kazakh_catalogue_is_kazakh():
     assert len(copied) < 0.02 * len(kk), copied
 
 
-# --- translations at run time ---------------------------------------------------------------------
+# Translations at run time
 
 
 @pytest.mark.parametrize(
@@ -263,7 +263,7 @@ def test_formatted_message_in_kazakh():
     assert message.startswith("REQ-000007 өтінімі")
 
 
-# --- the pages ------------------------------------------------------------------------------------
+# The pages
 
 
 @pytest.mark.django_db

@@ -16,17 +16,12 @@ from reserve.models import (
     JournalEntry,
     RequestStatus,
 )
-from tests.reserve.test_api_support import bearer, client_with_token, new_key, otp, totp_device
-from tests.reserve.test_views import decide_via_page, text, verified_client
+from tests.support.api import bearer, client_with_token, new_key, otp, totp_device
+from tests.support.screens import decide_via_page, text, verified_client
 
 
 @pytest.fixture
-def funded(asset, wallet, fund_in):
-    return fund_in(wallet, asset, 5 * 10**8)
-
-
-@pytest.fixture
-def transfer_by_root(team, funded, wallet, other_wallet):
+def transfer_by_root(team, funded_opening_balance, wallet, other_wallet):
     """The superuser makes a transfer request: making is allowed, deciding alone is not."""
     return create_request(
         kind="reserve.transfer",
@@ -48,7 +43,7 @@ def nothing_moved(wallet, other_wallet, asset):
 
 
 def test_a_superuser_cannot_post_a_real_entry_through_the_ledger_service(
-    team, funded, other_wallet, asset, wallet
+    team, funded_opening_balance, other_wallet, asset, wallet
 ):
     target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
     for reason in (
@@ -58,12 +53,14 @@ def test_a_superuser_cannot_post_a_real_entry_through_the_ledger_service(
         "reserve.reclassification",
     ):
         with pytest.raises(LedgerError, match="approval engine"):
-            post_entry(reason=reason, lines=[Line(funded, -1), Line(target, 1)], actor=team.root)
+            post_entry(
+                reason=reason, lines=[Line(funded_opening_balance, -1), Line(target, 1)], actor=team.root
+            )
     nothing_moved(wallet, other_wallet, asset)
 
 
 def test_a_superuser_cannot_reverse_a_real_entry_outside_the_engine(
-    team, funded, wallet, other_wallet, asset, approve
+    team, funded_opening_balance, wallet, other_wallet, asset, approve
 ):
     request = create_request(
         kind="reserve.transfer",
@@ -95,7 +92,9 @@ def test_a_superuser_cannot_decide_through_the_service(team, transfer_by_root, w
     nothing_moved(wallet, other_wallet, asset)
 
 
-def test_a_superuser_cannot_decide_through_the_workflow_page(team, funded, wallet, other_wallet, asset):
+def test_a_superuser_cannot_decide_through_the_workflow_page(
+    team, funded_opening_balance, wallet, other_wallet, asset
+):
     request = create_request(
         kind="reserve.transfer",
         payload={
@@ -164,7 +163,7 @@ def test_the_admin_offers_no_way_to_post_or_execute(team, transfer_by_root, clie
 
 
 def test_no_management_command_moves_funds_or_grants_approval_power(
-    team, funded, wallet, other_wallet, asset
+    team, funded_opening_balance, wallet, other_wallet, asset
 ):
     with pytest.raises(CommandError, match="Approvers already exist"):
         call_command("bootstrap_approvers", "--approver=root=Custody officer", stdout=io.StringIO())
@@ -187,7 +186,7 @@ def test_no_management_command_moves_funds_or_grants_approval_power(
 
 
 def test_the_bootstrap_command_sets_the_first_approvers_once(db, django_user_model):
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     for name in ("b1", "b2", "c1", "c2", "t1", "t2"):
         UserFactory(username=name)

@@ -11,7 +11,7 @@ from reserve.ledger.services import LedgerError, Line, get_account, post_entry
 from reserve.ledger.verification import verify_ledger
 from reserve.models import Account
 from reserve.retry import ATTEMPTS, ServiceBusy, retry_on_conflict
-from tests.concurrency import run_threads
+from tests.support.concurrency import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -36,7 +36,7 @@ from reserve.models import (
     Posting,
     RequestStatus,
 )
-from tests.factories import UserFactory, WalletFactory
+from tests.support.factories import UserFactory, WalletFactory
 
 SEED = int(os.environ.get("SIM_SEED") or random.SystemRandom().randrange(1, 10**9))
 OPS = int(os.environ.get("SIM_OPS") or 10_000)
@@ -72,7 +72,7 @@ class Simulation:
         self.stats: dict[str, int] = defaultdict(int)
         self.executions: dict[int, int] = {}
 
-    # --- the independent model of who counts ---------------------------------------------------
+    # The independent model of who counts
 
     def counts_for(self, request: ApprovalRequest, group: Group) -> set[int]:
         members = set(
@@ -92,7 +92,7 @@ class Simulation:
             self.expected[account_id] += amount
         self.entries.append(entry)
 
-    # --- operations ---------------------------------------------------------------------------
+    # Operations
 
     def op_fund(self):
         account = self.rng.choice(self.accounts)
