@@ -8,14 +8,19 @@ screens of the reserve itself are registered by the other modules of ``reserve.a
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -127,6 +132,62 @@ class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, GuardedHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return flatten_fieldsets(self.fieldsets) if self.fieldsets else list(self.fields or ())
+
+
+class WrittenOnce:
+    """The one line of an insert-only row's history page, in the shape of Django's history
+    template (``action_time``, ``user``, ``get_change_message``)."""
+
+    def __init__(self, *, action_time: datetime, user: Any, message: str) -> None:
+        self.action_time = action_time
+        self.user = user
+        self.message = message
+
+    def get_change_message(self) -> str:
+        return self.message
+
+
+class InsertOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Rows written once and never changed (journal entries, postings) are their own history:
+    the history page shows that one write, read from the row (when and by whom), instead of a
+    second history row stored per insert. ``written_at`` and ``written_by`` name the row's
+    attributes (dotted paths allowed: a posting is written with its entry)."""
+
+    written_at: str = ""
+    written_by: str = ""
+    written_message = _("Posted. The ledger refuses every change and deletion of posted rows.")
+
+    def get_readonly_fields(self, request, obj=None):
+        return flatten_fieldsets(self.fieldsets) if self.fieldsets else list(self.fields or ())
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        written = WrittenOnce(
+            action_time=attrgetter(self.written_at)(obj),
+            user=attrgetter(self.written_by)(obj),
+            message=str(self.written_message),
+        )
+        paginator = self.get_paginator(request, [written], 100)
+        page = paginator.get_page(1)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Change history: %s") % obj,
+            "subtitle": None,
+            "action_list": page,
+            "page_range": paginator.get_elided_page_range(page.number),
+            "pagination_required": False,
+            "module_name": str(capfirst(self.opts.verbose_name_plural)),
+            "object": obj,
+            "opts": self.opts,
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/object_history.html", context)
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from reserve.admin.base import (
+    InsertOnlyAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyHistoryAdmin,
     ReadOnlyInline,
@@ -93,7 +94,9 @@ class PostingInline(ReadOnlyInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyHistoryAdmin):
+class JournalEntryAdmin(InsertOnlyAdmin):
+    written_at = "posted_at"
+    written_by = "posted_by"
     list_display = (
         "number",
         "effective_at",
@@ -151,7 +154,9 @@ class JournalEntryAdmin(ReadOnlyHistoryAdmin):
 
 
 @admin.register(Posting)
-class PostingAdmin(ReadOnlyHistoryAdmin):
+class PostingAdmin(InsertOnlyAdmin):
+    written_at = "entry.posted_at"
+    written_by = "entry.posted_by"
     list_display = (
         "entry",
         "line",

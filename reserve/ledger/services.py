@@ -544,8 +544,6 @@ def _post(
         if source is not None:
             entry.source_content_type = ContentType.objects.get_for_model(source)
             entry.source_object_id = str(source.pk)
-        if actor is not None and actor.is_authenticated:
-            entry._history_user = actor
         if entry.pk is None:
             _number_and_save(entry)
 

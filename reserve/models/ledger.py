@@ -153,7 +153,8 @@ class JournalEntry(ImmutableModel):
         related_name="entries",
         verbose_name=_("approved by request"),
     )
-    history = HistoricalRecords()
+    # No history table: an entry is written once and never changed, so it is its own history
+    # (posted_at, posted_by); the admin's history page reads them from the row.
 
     class Meta:
         ordering = ["-year", "-sequence"]
@@ -185,7 +186,7 @@ class Posting(ImmutableModel):
     amount = AmountField(_("amount (smallest units)"))
     balance_after = AmountField(_("account balance after"))
     effective_at = models.DateTimeField(_("effective at"))
-    history = HistoricalRecords()
+    # No history table either: written once with its entry (see JournalEntry).
 
     class Meta:
         ordering = ["entry_id", "line"]
