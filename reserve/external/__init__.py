@@ -1,0 +1,1 @@
+"""Adapters' shared plumbing for outside sources: HTTP with timeouts, retries and classified failures."""
