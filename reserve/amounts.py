@@ -242,3 +242,58 @@ def _register_sqlite_functions(sender, connection, **kwargs) -> None:
 
 def install_sqlite_functions() -> None:
     connection_created.connect(_register_sqlite_functions, dispatch_uid="reserve.amounts.sqlite")
+
+
+class ExactDecimalField(models.Field):
+    """A decimal number kept exactly on every database: prices, rates and values.
+
+    Django's ``DecimalField`` is stored as a float on SQLite (15 significant digits), so a
+    price or a value in KZT could come back changed. Here: PostgreSQL ``numeric`` without a
+    fixed scale; SQLite the plain decimal text (never compared or summed in SQL there: values
+    are added in Python with :class:`~decimal.Decimal`). NaN and infinities are refused.
+    """
+
+    description = _("Exact decimal number")
+
+    def db_type(self, connection):
+        if connection.vendor == "postgresql":
+            return "numeric"
+        if connection.vendor == "sqlite":
+            return "varchar(100)"
+        raise NotImplementedError(f"ExactDecimalField does not support {connection.vendor}")
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return Decimal(str(value)) if not isinstance(value, Decimal) else value
+
+    def to_python(self, value):
+        if value is None or isinstance(value, Decimal):
+            return value
+        if isinstance(value, float):
+            raise ValidationError(_("A float is not an exact number; pass a decimal string."), code="invalid")
+        try:
+            number = Decimal(str(value).strip())
+        except ArithmeticError:
+            raise ValidationError(_("Enter a number."), code="invalid") from None
+        if not number.is_finite():
+            raise ValidationError(_("Enter a finite number."), code="invalid")
+        return number
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or hasattr(value, "resolve_expression"):
+            return value
+        return self.to_python(value)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if not prepared:
+            value = self.get_prep_value(value)
+        if value is None or hasattr(value, "resolve_expression"):
+            return value
+        if connection.vendor == "sqlite":
+            return format(value, "f")
+        return value
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": forms.DecimalField, **kwargs})

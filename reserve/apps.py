@@ -21,3 +21,13 @@ class ReserveConfig(AppConfig):
         dbguards.install_sqlite_functions()
         post_migrate.connect(roles.ensure_roles_after_migrate, dispatch_uid="reserve.roles")
         post_migrate.connect(install_defaults_after_migrate, dispatch_uid="reserve.default_policies")
+        post_migrate.connect(_install_schedules, dispatch_uid="reserve.schedules")
+
+
+def _install_schedules(sender, **kwargs) -> None:
+    """After reserve's migrations (django-celery-beat's tables exist by then)."""
+    if sender.name != "reserve":
+        return
+    from reserve.schedules import install_default_schedules
+
+    install_default_schedules()

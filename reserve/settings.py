@@ -8,6 +8,7 @@ SQLite file under ``var/``, filesystem Celery broker, DEBUG on, a development se
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_celery_beat",
     "reserve.apps.ReserveConfig",
     "intake.apps.IntakeConfig",
     "mining.apps.MiningConfig",
@@ -237,21 +239,26 @@ else:
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker dies (SIGKILL, OOM) goes back to the queue instead of being lost; every
+# task is idempotent, so running it again leaves the same state.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {
-    "verify-ledger-hourly": {
-        "task": "reserve.tasks.verify_ledger_task",
-        "schedule": timedelta(hours=1),
-    },
-    "expire-requests": {
-        "task": "reserve.tasks.expire_requests_task",
-        "schedule": timedelta(minutes=1),
-    },
-    "purge-idempotency-records-hourly": {
-        "task": "reserve.tasks.purge_idempotency_records_task",
-        "schedule": timedelta(hours=1),
-    },
-}
+# Schedules live in the database, editable in the admin without a deploy; the defaults are
+# installed after migrations (reserve/schedules.py) and never overwritten.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Publishing to a stopped broker must fail fast: the outbox row waits for the relay.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Valuations (issue #17)
+#: A quote farther than this fraction from the median of the fresh quotes is rejected.
+VALUATION_MAX_SPREAD = Decimal(env("VALUATION_MAX_SPREAD") or "0.05")
+#: Scheduled refreshes value the holdings at instants on this grid (minutes), so that running a
+#: refresh twice for the same slot finds the snapshot already made.
+VALUATION_SLOT_MINUTES = int(env("VALUATION_SLOT_MINUTES") or 5)
 
 # Cache
 # API throttling counts live in the cache: with several web processes it must be shared

@@ -26,8 +26,32 @@ from reserve.models.ledger import (
     Period,
     Posting,
 )
+from reserve.models.observations import ChainObservation, DifferenceStatus, ReconciliationDifference
+from reserve.models.outbox import OutboxMessage
+from reserve.models.valuations import (
+    FailureClass,
+    OfficialRate,
+    PriceSource,
+    Quote,
+    SnapshotLine,
+    SnapshotPrice,
+    SourceKind,
+    ValuationSnapshot,
+)
 
 __all__ = [
+    "ChainObservation",
+    "DifferenceStatus",
+    "ReconciliationDifference",
+    "OutboxMessage",
+    "FailureClass",
+    "OfficialRate",
+    "PriceSource",
+    "Quote",
+    "SnapshotLine",
+    "SnapshotPrice",
+    "SourceKind",
+    "ValuationSnapshot",
     "ApiCallLog",
     "ApiClient",
     "ApiToken",
