@@ -21,6 +21,7 @@ class MatchFacts:
     asset: Any = None  # reserve.models.Asset or None
     amount_units: int | None = None
     valuation: Decimal | None = None
+    valuation_source: str = ""
     source_category: str = ""
     destination_category: str = ""
 

@@ -84,6 +84,7 @@ def _facts_fields(facts: MatchFacts) -> dict:
         "asset": facts.asset,
         "amount_units": facts.amount_units,
         "valuation": facts.valuation,
+        "valuation_source": facts.valuation_source,
         "source_category": facts.source_category,
         "destination_category": facts.destination_category,
     }

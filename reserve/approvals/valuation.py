@@ -32,9 +32,9 @@ def with_valuation(facts: MatchFacts, *, currency: str = "USD") -> MatchFacts:
     """``facts`` with its valuation filled in when the request moves a known amount of an asset
     and a price is known; unchanged otherwise (a kind's own valuation is never trusted over the
     engine's: it is replaced, or cleared when no price is known)."""
-    value = None
+    value, source = None, ""
     if _valuer is not None and facts.asset is not None and facts.amount_units is not None:
         priced = _valuer(facts.asset, facts.amount_units, currency)
         if priced is not None:
-            value = priced[0]
-    return dataclasses.replace(facts, valuation=value)
+            value, source = priced
+    return dataclasses.replace(facts, valuation=value, valuation_source=source[:255])
