@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from reserve.dbguards import install_request_guard
+
 
 class Migration(migrations.Migration):
 
@@ -20,4 +22,6 @@ class Migration(migrations.Migration):
             name='valuation_source',
             field=models.CharField(blank=True, help_text='The snapshot and price the value came from.', max_length=255, verbose_name='valuation source'),
         ),
+        # SQLite rebuilds a table to add a column, dropping its triggers: put the guard back.
+        install_request_guard(),
     ]
