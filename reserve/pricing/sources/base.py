@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from reserve.external.http import DEFAULT_LIMITS, Failure, Http, Limits, SourceError
+from reserve.external.http import DEFAULT_LIMITS, Failure, Http, Limits, SourceError, decode_json
 
 
 def utc_now() -> datetime:
@@ -64,12 +64,18 @@ class Quote:
         _require_aware("fetched_at", self.fetched_at)
 
 
-def parse_price(value: Any, where: str) -> Decimal:
-    """The provider's price as an exact Decimal: a decimal string ("2352.64300") or a JSON number
-    already decoded as Decimal/int by :class:`Http`. Anything else, or a price that is not positive
-    and finite, is MALFORMED (a zero price is never taken for a price)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise SourceError(Failure.MALFORMED, f"{where}: price {value!r} is not a number")
+#: What a provider documents its prices as: a decimal string, or a JSON number (decoded by Http).
+AS_STRING: tuple[type, ...] = (str,)
+AS_NUMBER: tuple[type, ...] = (int, Decimal)
+
+
+def parse_price(value: Any, where: str, kinds: tuple[type, ...]) -> Decimal:
+    """The provider's price as an exact Decimal from what the provider documents (``kinds``): a
+    decimal string ("2352.64300") or a JSON number already decoded as Decimal/int by :class:`Http`.
+    Anything else, or a price that is not positive and finite, is MALFORMED (a zero price is never
+    taken for a price)."""
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise SourceError(Failure.MALFORMED, f"{where}: price {value!r} is not a documented number")
     try:
         price = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
@@ -141,6 +147,17 @@ class PriceSource(abc.ABC):
     @abc.abstractmethod
     def _fetch(self, symbols: list[str], currency: str, fetched_at: datetime) -> list[Quote]:
         """Ask the provider; symbols are upper case and distinct, currency upper case."""
+
+    def get_json(self, path: str, params: dict[str, str]) -> tuple[httpx.Response, Any]:
+        """The answer and its JSON; the body of a non-200 answer that is not JSON (an HTML error
+        page) is ``None``, left for the adapter to classify by status."""
+        response = self.http.request("GET", path, params=params)
+        try:
+            return response, decode_json(response)
+        except SourceError:
+            if response.status_code == 200:
+                raise
+            return response, None
 
     def provider_id(self, key: str) -> str:
         """The provider's id for one of our keys, or UNKNOWN_ASSET when the mapping has none."""
