@@ -16,8 +16,8 @@ Decimal and converted to satoshi exactly (value × 10^8 must be an integer, else
 Difficulty is the Decimal exactly as printed (``86388558925171.02``).
 
 Errors: Core answers an RPC error (legacy JSON-RPC 1.0) with HTTP 500 and an ``error`` object;
-that is a definite answer, not a transient failure, so a small transport wrapper hands it to the
-adapter instead of letting the shared retry try again. ``-5`` (RPC_INVALID_ADDRESS_OR_KEY: "No
+that is a definite answer, not a transient failure, so :class:`~reserve.chain.jsonrpc.RpcErrorTransport`
+hands it to the adapter instead of letting the shared retry try again. ``-5`` (RPC_INVALID_ADDRESS_OR_KEY: "No
 such mempool or blockchain transaction", "Block not found", "Invalid address") is
 ``UNKNOWN_ASSET``; ``-28`` (warming up) and every other code ``HTTP_ERROR`` with the code and
 message; 401 (wrong credentials) ``HTTP_ERROR``.
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -52,42 +51,11 @@ from reserve.chain.base import (
     need_str,
     units_from_decimal,
 )
+from reserve.chain.jsonrpc import RpcErrorTransport
 from reserve.external.http import DEFAULT_LIMITS, Failure, Http, Limits, SourceError, decode_json
 
 BTC_DECIMALS = 8
 RPC_INVALID_ADDRESS_OR_KEY = -5
-#: Header set on a 500 that carried a JSON-RPC error object (see :class:`RpcErrorTransport`).
-RPC_STATUS_HEADER = "X-Rpc-Http-Status"
-
-
-class RpcErrorTransport(httpx.BaseTransport):
-    """Passes a Core RPC error (HTTP 500 whose body is a JSON-RPC reply with an ``error``) on
-    as status 200, the original status kept in ``X-Rpc-Http-Status``: the shared client retries
-    500s as transient, and a "no such transaction" will not change on a second try. A 500
-    without such a body (a proxy, a crash) stays a 500."""
-
-    def __init__(self, inner: httpx.BaseTransport):
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
-        if response.status_code != 500:
-            return response
-        content = response.read()
-        try:
-            body = json.loads(content)
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
-            headers.append((RPC_STATUS_HEADER, "500"))
-            return httpx.Response(200, headers=headers, content=content, request=request)
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=content, request=request
-        )
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class BitcoinCoreSource:

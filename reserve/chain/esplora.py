@@ -64,9 +64,11 @@ class EsploraSource:
 
     # --- HTTP -------------------------------------------------------------------------------
 
-    def _get(self, path: str) -> httpx.Response:
+    def _get(self, path: str, *, lookup: bool = True) -> httpx.Response:
+        """``lookup``: the path names a transaction or address, so 400/404 means "unknown"
+        (elsewhere, e.g. the tip, a 404 is a wrong base URL: HTTP_ERROR)."""
         response = self.http.request("GET", path)
-        if response.status_code in NOT_FOUND_STATUSES:
+        if lookup and response.status_code in NOT_FOUND_STATUSES:
             raise SourceError(
                 Failure.UNKNOWN_ASSET,
                 f"GET {path}: {response.status_code} {response.text.strip()[:200]}",
@@ -145,7 +147,7 @@ class EsploraSource:
         return 0 if height is None else confirmations_of(height, self.tip().height)
 
     def tip(self) -> Tip:
-        text = self._get("/blocks/tip/height").text.strip()
+        text = self._get("/blocks/tip/height", lookup=False).text.strip()
         if not text.isascii() or not text.isdigit():
             raise malformed(f"tip height: expected a plain integer, got {text[:40]!r}")
         return Tip(height=int(text), difficulty=None)

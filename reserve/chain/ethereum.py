@@ -12,7 +12,8 @@ Token transfers (ERC-20 logs) are not read here.
 
 Not found: a ``null`` result for a transaction hash is ``UNKNOWN_ASSET``; so is a JSON-RPC
 ``-32602`` (invalid params: a malformed hash or address). ``-32005`` (a provider's request limit)
-is ``RATE_LIMITED``; any other error object ``HTTP_ERROR``.
+is ``RATE_LIMITED``; any other error object ``HTTP_ERROR``. An error object sent with HTTP 500
+(some providers) is read as the answer it is, without another try.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from reserve.chain.base import (
     malformed,
     need_dict,
 )
+from reserve.chain.jsonrpc import RpcErrorTransport
 from reserve.external.http import DEFAULT_LIMITS, Failure, Http, Limits, SourceError, decode_json
 
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -54,7 +56,9 @@ class EthereumSource:
         transport: httpx.BaseTransport | None = None,
         limits: Limits = DEFAULT_LIMITS,
     ):
-        self.http = Http(base_url, limits=limits, transport=transport)
+        self.http = Http(
+            base_url, limits=limits, transport=RpcErrorTransport(transport or httpx.HTTPTransport())
+        )
         self._ids = itertools.count(1)
 
     def close(self) -> None:

@@ -223,3 +223,10 @@ def test_malformed_tip(tip):
     with pytest.raises(SourceError) as caught:
         source(serve(tip=tip)).tip()
     assert caught.value.failure is Failure.MALFORMED
+
+
+def test_a_404_for_the_tip_is_a_wrong_url_not_an_unknown():
+    recorder = Recorder(lambda request: httpx.Response(404, text="Not Found"))
+    with pytest.raises(SourceError) as caught:
+        source(recorder).tip()
+    assert caught.value.failure is Failure.HTTP_ERROR

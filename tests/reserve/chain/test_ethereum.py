@@ -191,3 +191,16 @@ def test_unreachable_timeout_and_rate_limited():
     with pytest.raises(SourceError) as caught:
         source(limited).address_balance(ADDRESS)
     assert (caught.value.failure, caught.value.retry_after) == (Failure.RATE_LIMITED, 12)
+
+
+def test_an_error_object_sent_with_500_is_read_once():
+    recorder = Recorder(
+        lambda request: httpx.Response(
+            500, content=error(-32000, "header not found", rpc_body(request)["id"])
+        )
+    )
+    with pytest.raises(SourceError) as caught:
+        source(recorder).tip()
+    assert caught.value.failure is Failure.HTTP_ERROR
+    assert "header not found" in caught.value.detail
+    assert len(recorder.requests) == 1
