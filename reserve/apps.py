@@ -22,6 +22,11 @@ class ReserveConfig(AppConfig):
         post_migrate.connect(roles.ensure_roles_after_migrate, dispatch_uid="reserve.roles")
         post_migrate.connect(install_defaults_after_migrate, dispatch_uid="reserve.default_policies")
         post_migrate.connect(_install_schedules, dispatch_uid="reserve.schedules")
+        post_migrate.connect(_install_price_sources, dispatch_uid="reserve.price_sources")
+        from reserve.approvals.valuation import register_valuer
+        from reserve.valuations.services import value_of_units
+
+        register_valuer(value_of_units)
 
 
 def _install_schedules(sender, **kwargs) -> None:
@@ -31,3 +36,11 @@ def _install_schedules(sender, **kwargs) -> None:
     from reserve.schedules import install_default_schedules
 
     install_default_schedules()
+
+
+def _install_price_sources(sender, **kwargs) -> None:
+    if sender.name != "reserve":
+        return
+    from reserve.pricing.services import install_default_sources
+
+    install_default_sources()

@@ -33,7 +33,9 @@ def enqueue(task: str, *args, dedupe_key: str | None = None, **kwargs) -> Outbox
             return existing
     try:
         with transaction.atomic():
-            message = OutboxMessage.objects.create(task=task, args=list(args), kwargs=kwargs, dedupe_key=dedupe_key)
+            message = OutboxMessage.objects.create(
+                task=task, args=list(args), kwargs=kwargs, dedupe_key=dedupe_key
+            )
     except IntegrityError:
         # A concurrent caller wrote the same key first.
         return OutboxMessage.objects.get(dedupe_key=dedupe_key)
@@ -45,7 +47,9 @@ def _publish_quietly(message_id: int) -> None:
     try:
         publish(message_id)
     except Exception:  # noqa: BLE001 - the relay publishes it later; the caller's work is done
-        logger.warning("Outbox message %s not published now; the relay will retry.", message_id, exc_info=True)
+        logger.warning(
+            "Outbox message %s not published now; the relay will retry.", message_id, exc_info=True
+        )
 
 
 def publish(message_id: int) -> bool:
@@ -63,7 +67,9 @@ def publish(message_id: int) -> bool:
         try:
             _send(message)
         except Exception as exc:
-            OutboxMessage.objects.filter(pk=message.pk).update(attempts=message.attempts, last_error=repr(exc)[:2000])
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                attempts=message.attempts, last_error=repr(exc)[:2000]
+            )
             raise
         message.published_at = timezone.now()
         message.last_error = ""
@@ -86,7 +92,9 @@ def relay_outbox(*, limit: int = RELAY_BATCH) -> int:
     wait for the next run). Returns how many were published."""
     published = 0
     pending = list(
-        OutboxMessage.objects.filter(published_at__isnull=True).order_by("id").values_list("id", flat=True)[:limit]
+        OutboxMessage.objects.filter(published_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
     )
     for message_id in pending:
         try:

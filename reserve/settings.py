@@ -254,6 +254,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Valuations (issue #17)
+#: Whether this machine may call the network price, rate and chain sources. Off in the embedded
+#: default (offline: manual prices and rates); the sources are installed disabled then, and an
+#: operator enables them in the admin.
+EXTERNAL_SOURCES_ENABLED = env_bool("EXTERNAL_SOURCES_ENABLED", False)
 #: A quote farther than this fraction from the median of the fresh quotes is rejected.
 VALUATION_MAX_SPREAD = Decimal(env("VALUATION_MAX_SPREAD") or "0.05")
 #: Scheduled refreshes value the holdings at instants on this grid (minutes), so that running a

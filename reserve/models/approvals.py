@@ -160,7 +160,10 @@ class ApprovalRequest(models.Model):
     amount_units = AmountField(_("amount (smallest units)"), null=True, blank=True)
     valuation = models.DecimalField(_("valuation"), max_digits=24, decimal_places=2, null=True, blank=True)
     valuation_source = models.CharField(
-        _("valuation source"), max_length=255, blank=True, help_text=_("The snapshot and price the value came from.")
+        _("valuation source"),
+        max_length=255,
+        blank=True,
+        help_text=_("The snapshot and price the value came from."),
     )
     source_category = models.CharField(max_length=32, blank=True)
     destination_category = models.CharField(max_length=32, blank=True)

@@ -1,0 +1,192 @@
+"""Valuation snapshots: the holdings at an instant, valued in USD and KZT, with the prices and
+the official rate used.
+
+Rounding rule (the one place values are rounded): the value of a line is its units ÷ 10^decimals
+× the USD price, rounded to the cent (0.01) half-even; its KZT value is the same unrounded USD
+value × the USD/KZT official rate in force, rounded to the tiyn (0.01) half-even. Totals are the
+sums of the rounded lines, so a report adds up to its total. Prices and rates are never rounded.
+
+A snapshot is made once per instant: a second refresh of the same instant returns the snapshot
+already made and writes nothing. Reserve (forfeited, mined, restricted) and units held for
+cases (``custody:pending``) are totalled apart: the latter are not state property.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from reserve.audit import record_event
+from reserve.ledger.selectors import account_balances_as_of
+from reserve.models import (
+    HELD_CATEGORIES,
+    RESERVE_CATEGORIES,
+    Account,
+    Asset,
+    SnapshotLine,
+    SnapshotPrice,
+    ValuationSnapshot,
+)
+from reserve.pricing.services import Priced, price_at, rate_in_force
+
+CENT = Decimal("0.01")
+
+
+def slot(at: dt.datetime | None = None) -> dt.datetime:
+    """The instant a scheduled refresh values: ``at`` floored to the VALUATION_SLOT_MINUTES grid,
+    so that the same refresh run twice values the same instant."""
+    at = at or timezone.now()
+    minutes = settings.VALUATION_SLOT_MINUTES
+    floored = at.replace(second=0, microsecond=0)
+    return floored - dt.timedelta(minutes=floored.minute % minutes)
+
+
+def usd_value(units: int, decimals: int, price: Decimal) -> Decimal:
+    """Unrounded: units in smallest units at ``price`` per whole unit."""
+    return Decimal(units).scaleb(-decimals) * price
+
+
+def to_cent(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def value_holdings(
+    *, at: dt.datetime | None = None, trigger: str = "schedule", actor=None
+) -> ValuationSnapshot:
+    """The snapshot of the instant ``at`` (default: the current slot), made if missing."""
+    at = at or slot()
+    existing = ValuationSnapshot.objects.filter(taken_at=at).first()
+    if existing is not None:
+        return existing
+    holdings = [
+        (account, units)
+        for account, units in account_balances_as_of(
+            at,
+            accounts=Account.objects.filter(
+                wallet__isnull=False, category__in=HELD_CATEGORIES
+            ).select_related("asset", "wallet"),
+        )
+        if units
+    ]
+    assets = {account.asset_id: account.asset for account, _units in holdings}
+    prices: dict[int, Priced] = {pk: price_at(asset, at) for pk, asset in assets.items()}
+    rate = rate_in_force("USD", at)
+    usd_kzt = rate.rate_per_unit if rate is not None else None
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    kzt_totals: dict[str, Decimal] = defaultdict(Decimal)
+    lines = []
+    for account, units in holdings:
+        priced = prices[account.asset_id]
+        value = value_kzt = None
+        if priced.price is not None:
+            raw = usd_value(units, account.asset.decimals, priced.price)
+            value = to_cent(raw)
+            if usd_kzt is not None:
+                value_kzt = to_cent(raw * usd_kzt)
+        group = "reserve" if account.category in RESERVE_CATEGORIES else "custody"
+        if value is not None:
+            totals[group] += value
+            if value_kzt is not None:
+                kzt_totals[group] += value_kzt
+        lines.append((account, units, value, value_kzt))
+    unpriced = [
+        {"asset": assets[pk].symbol, "reason": priced.unpriced_reason}
+        for pk, priced in sorted(prices.items(), key=lambda item: assets[item[0]].symbol)
+        if priced.price is None
+    ]
+    if usd_kzt is None and holdings:
+        unpriced.append({"asset": "KZT", "reason": "no official USD/KZT rate in force"})
+    try:
+        with transaction.atomic():
+            snapshot = ValuationSnapshot.objects.create(
+                taken_at=at,
+                created_at=timezone.now(),
+                usd_kzt=usd_kzt,
+                usd_kzt_rate=rate,
+                reserve_usd=totals["reserve"],
+                reserve_kzt=kzt_totals["reserve"] if usd_kzt is not None else None,
+                custody_usd=totals["custody"],
+                custody_kzt=kzt_totals["custody"] if usd_kzt is not None else None,
+                unpriced=unpriced,
+                trigger=trigger,
+            )
+            SnapshotPrice.objects.bulk_create(
+                [
+                    SnapshotPrice(
+                        snapshot=snapshot,
+                        asset=assets[pk],
+                        price=priced.price,
+                        quotes=[_quote_ref(q) for q in priced.used],
+                        rejected=[{**_quote_ref(q), "reason": reason} for q, reason in priced.rejected],
+                        unpriced_reason=priced.unpriced_reason if priced.price is None else "",
+                    )
+                    for pk, priced in prices.items()
+                ]
+            )
+            SnapshotLine.objects.bulk_create(
+                [
+                    SnapshotLine(
+                        snapshot=snapshot,
+                        asset=account.asset,
+                        wallet=account.wallet,
+                        category=account.category,
+                        units=units,
+                        value_usd=value,
+                        value_kzt=value_kzt,
+                    )
+                    for account, units, value, value_kzt in lines
+                ]
+            )
+            record_event(
+                action="reserve.valuation.snapshot",
+                actor=actor,
+                subject=snapshot,
+                data={
+                    "taken_at": at.isoformat(),
+                    "reserve_usd": str(snapshot.reserve_usd),
+                    "custody_usd": str(snapshot.custody_usd),
+                    "usd_kzt": str(usd_kzt) if usd_kzt is not None else None,
+                    "unpriced": unpriced,
+                    "trigger": trigger,
+                },
+            )
+    except IntegrityError:
+        # The same instant valued by a concurrent run: its snapshot stands.
+        return ValuationSnapshot.objects.get(taken_at=at)
+    return snapshot
+
+
+def _quote_ref(quote) -> dict:
+    return {
+        "id": quote.pk,
+        "source": quote.source.code,
+        "price": str(quote.price),
+        "fetched_at": quote.fetched_at.isoformat(),
+        "market_time": quote.market_time.isoformat() if quote.market_time else None,
+        "manual": quote.manual,
+    }
+
+
+def value_of_units(asset: Asset, units: int, currency: str) -> tuple[Decimal, str] | None:
+    """The engine's valuer (registered in ``ReserveConfig.ready``): ``units`` of ``asset`` at the
+    latest snapshot's price, to the cent, and the source named; None when no snapshot priced it."""
+    if currency != "USD":
+        return None
+    price = (
+        SnapshotPrice.objects.filter(asset=asset, price__isnull=False)
+        .select_related("snapshot")
+        .order_by("-snapshot__taken_at")
+        .first()
+    )
+    if price is None:
+        return None
+    sources = ", ".join(sorted({q["source"] for q in price.quotes})) or "?"
+    when = timezone.localtime(price.snapshot.taken_at).strftime("%Y-%m-%d %H:%M")
+    return to_cent(
+        usd_value(units, asset.decimals, price.price)
+    ), f"snapshot {when}, {price.price} USD ({sources})"
