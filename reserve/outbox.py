@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from reserve.models import OutboxMessage
@@ -54,7 +55,8 @@ def _publish_quietly(message_id: int) -> None:
 
 def publish(message_id: int) -> bool:
     """Send one pending message to the broker and mark it published. False if another relay
-    took it first or it was already published."""
+    took it first or it was already published; the broker's error (after counting the attempt)
+    if it would not take the message."""
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
@@ -63,18 +65,17 @@ def publish(message_id: int) -> bool:
         )
         if message is None:
             return False
-        message.attempts += 1
         try:
             _send(message)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - counted below, outside this transaction, then raised
+            failure = exc
+        else:
             OutboxMessage.objects.filter(pk=message.pk).update(
-                attempts=message.attempts, last_error=repr(exc)[:2000]
+                published_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
             )
-            raise
-        message.published_at = timezone.now()
-        message.last_error = ""
-        message.save(update_fields=["published_at", "attempts", "last_error"])
-        return True
+            return True
+    OutboxMessage.objects.filter(pk=message_id).update(attempts=F("attempts") + 1, last_error=repr(failure)[:2000])
+    raise failure
 
 
 def _send(message: OutboxMessage) -> None:

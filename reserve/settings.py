@@ -6,6 +6,7 @@ SQLite file under ``var/``, filesystem Celery broker, DEBUG on, a development se
 ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS``.
 """
 
+import json
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -258,6 +259,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 #: default (offline: manual prices and rates); the sources are installed disabled then, and an
 #: operator enables them in the admin.
 EXTERNAL_SOURCES_ENABLED = env_bool("EXTERNAL_SOURCES_ENABLED", False)
+#: Chain-data adapters per network, e.g. CHAIN_SOURCES='{"bitcoin": {"adapter": "esplora",
+#: "base_url": "https://..."}}' (adapters: esplora, bitcoind with "auth": [user, password],
+#: ethereum). Empty (the default): offline, observations are recorded by clerks with evidence.
+CHAIN_SOURCES = json.loads(env("CHAIN_SOURCES") or "{}")
 #: A quote farther than this fraction from the median of the fresh quotes is rejected.
 VALUATION_MAX_SPREAD = Decimal(env("VALUATION_MAX_SPREAD") or "0.05")
 #: Scheduled refreshes value the holdings at instants on this grid (minutes), so that running a
