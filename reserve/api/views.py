@@ -132,7 +132,7 @@ class WalletDetailApi(ReadApi, generics.RetrieveAPIView):
 
 
 class WalletLotsApi(ReadApi, APIView):
-    pagination_class = pagination.LimitOffset
+    pagination_class = pagination.CountedById
     view_models = (Wallet, Account, Lot)
 
     @extend_schema(
@@ -157,7 +157,7 @@ class WalletLotsApi(ReadApi, APIView):
         params.is_valid(raise_exception=True)
         asset = params.validated_data["asset"]
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.lots_for(wallet, asset), request, view=self)
+        page = paginator.paginate_queryset(selectors.open_lot_rows(wallet, asset), request, view=self)
         data = LotOutputSerializer(page, many=True, context={"asset": asset}).data
         return paginator.get_paginated_response(data)
 
@@ -188,7 +188,8 @@ class BalanceListApi(ReadApi, generics.ListAPIView):
     view_models = (Account,)
 
     def get_queryset(self) -> QuerySet[Account]:
-        return selectors.balances()
+        # .values() rows, one query a page; the serializer writes them without model instances.
+        return selectors.balance_rows()
 
 
 class HoldingsApi(ReadApi, APIView):
