@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -21,7 +20,7 @@ from rest_framework.views import APIView
 from reserve.api import pagination
 from reserve.api.base import ApiEndpoint
 from reserve.api.errors import error_responses
-from reserve.api.filters import BalanceFilter
+from reserve.api.filters import BalanceFilter, QueryFilterBackend
 from reserve.api.permissions import CanViewModels, TokenHasScope
 from reserve.api.serializers import (
     AssetOutputSerializer,
@@ -183,7 +182,7 @@ class WalletLotsApi(ReadApi, APIView):
 class BalanceListApi(ReadApi, generics.ListAPIView):
     serializer_class = BalanceOutputSerializer
     pagination_class = pagination.ById
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [QueryFilterBackend]
     filterset_class = BalanceFilter
     view_models = (Account,)
 
