@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -21,7 +20,7 @@ from rest_framework.views import APIView
 from reserve.api import pagination
 from reserve.api.base import ApiEndpoint
 from reserve.api.errors import error_responses
-from reserve.api.filters import BalanceFilter
+from reserve.api.filters import BalanceFilter, QueryFilterBackend
 from reserve.api.permissions import CanViewModels, TokenHasScope
 from reserve.api.serializers import (
     AssetOutputSerializer,
@@ -132,7 +131,7 @@ class WalletDetailApi(ReadApi, generics.RetrieveAPIView):
 
 
 class WalletLotsApi(ReadApi, APIView):
-    pagination_class = pagination.LimitOffset
+    pagination_class = pagination.CountedById
     view_models = (Wallet, Account, Lot)
 
     @extend_schema(
@@ -157,7 +156,7 @@ class WalletLotsApi(ReadApi, APIView):
         params.is_valid(raise_exception=True)
         asset = params.validated_data["asset"]
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.lots_for(wallet, asset), request, view=self)
+        page = paginator.paginate_queryset(selectors.open_lot_rows(wallet, asset), request, view=self)
         data = LotOutputSerializer(page, many=True, context={"asset": asset}).data
         return paginator.get_paginated_response(data)
 
@@ -183,12 +182,13 @@ class WalletLotsApi(ReadApi, APIView):
 class BalanceListApi(ReadApi, generics.ListAPIView):
     serializer_class = BalanceOutputSerializer
     pagination_class = pagination.ById
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [QueryFilterBackend]
     filterset_class = BalanceFilter
     view_models = (Account,)
 
     def get_queryset(self) -> QuerySet[Account]:
-        return selectors.balances()
+        # .values() rows, one query a page; the serializer writes them without model instances.
+        return selectors.balance_rows()
 
 
 class HoldingsApi(ReadApi, APIView):

@@ -54,6 +54,17 @@ def balances(*, wallet: Wallet | None = None, asset: Asset | None = None) -> Que
     return qs.order_by("asset__symbol", "wallet__code", "category")
 
 
+#: Columns of a balance row (:func:`balance_rows`).
+BALANCE_ROW = ("id", "wallet__code", "category", "asset__symbol", "asset__decimals", "balance")
+
+
+def balance_rows() -> QuerySet[Account]:
+    """The fund's accounts (counterparties left out) as ``.values()`` rows of :data:`BALANCE_ROW`:
+    one query a page for the API's balance list, no model instances. Unordered: the caller
+    orders (the API by ``id``, a unique key, for keyset pages)."""
+    return Account.objects.exclude(category=Category.EXTERNAL).order_by().values(*BALANCE_ROW)
+
+
 def _as_of_bounds(as_of: dt.datetime | dt.date | None) -> tuple[dt.date, dt.datetime]:
     tz = timezone.get_current_timezone()
     if as_of is None:
@@ -133,6 +144,30 @@ def lots_for(wallet: Wallet, asset: Asset) -> list[LotView]:
         )
         for lot in lots
     ]
+
+
+#: Columns of an open-lot row (:func:`open_lot_rows`).
+LOT_ROW = (
+    "id",
+    "root_id",
+    "account__category",
+    "origin_kind",
+    "origin_label",
+    "restriction",
+    "opened_at",
+    "remaining",
+)
+
+
+def open_lot_rows(wallet: Wallet, asset: Asset) -> QuerySet[Lot]:
+    """The open lots of ``asset`` in ``wallet`` as ``.values()`` rows of :data:`LOT_ROW`, oldest
+    (lowest id) first: what :func:`lots_for` lists, as a queryset a keyset page reads one page of
+    (through the partial index ``lot_open_fifo``). ``root_id`` is None for a root lot."""
+    return (
+        Lot.objects.filter(account__wallet=wallet, account__asset=asset, remaining__gt=0)
+        .order_by("id")
+        .values(*LOT_ROW)
+    )
 
 
 def entries_for_source(source) -> QuerySet[JournalEntry]:

@@ -1,5 +1,6 @@
 """The read-only REST API under /api/v1/: wiring, amounts as exact strings, errors, permissions."""
 
+import base64
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -246,6 +247,21 @@ def test_the_balance_list_costs_the_same_queries_for_one_account_or_many(
     assert len(client.get(url).json()["results"]) == 4
 
 
+def test_a_balance_page_costs_the_same_queries_for_10_rows_as_for_200(auditor, asset, fund_in):
+    client = APIClient()
+    client.force_login(auditor)
+    for n in range(15):
+        fund_in(WalletFactory(code=f"w{n:02d}"), asset, n + 1)
+    url = reverse("api:balance-list")
+    first = client.get(url, {"page_size": 10}).json()
+    assert len(first["results"]) == 10
+
+    small = queries_for(client, first["next"])
+    large = queries_for(client, url + "?page_size=200")
+
+    assert small == large
+
+
 # Holdings
 
 
@@ -364,6 +380,80 @@ def test_moved_units_keep_the_lot_they_first_entered_in(api, wallet, other_walle
     assert moved["remaining"] == "0.40000000"
     assert moved["root_lot_id"] == original["id"] != moved["id"]
     assert moved["origin_label"] == "Opening balance"
+
+
+@pytest.fixture
+def many_lots(wallet, other_wallet, asset):
+    """25 open lots of BTC in cold-a over two categories (and one in cold-b); ids in order."""
+    for n in range(25):
+        post_in(wallet, asset, n + 1, category=("reserve:forfeited", "reserve:mined")[n % 2])
+    post_in(other_wallet, asset, 99)
+    here = get_account(wallet=wallet, category="reserve:forfeited", asset=asset)
+    return sorted(lot.pk for lot in here.lots.all()) + sorted(
+        lot.pk for lot in get_account(wallet=wallet, category="reserve:mined", asset=asset).lots.all()
+    )
+
+
+def test_lots_are_keyset_pages_that_keep_the_count(api, many_lots):
+    url = reverse("api:wallet-lots", kwargs={"code": "cold-a"})
+    pages, body = [], api.get(url, {"asset": "BTC", "page_size": 10}).json()
+    while True:
+        pages.append(body)
+        if not body["next"]:
+            break
+        assert "cursor=" in body["next"]
+        body = api.get(body["next"]).json()
+
+    assert [len(p["results"]) for p in pages] == [10, 10, 5]
+    assert [p["count"] for p in pages] == [25, 25, 25]
+    ids = [lot["id"] for p in pages for lot in p["results"]]
+    assert ids == sorted(many_lots)
+    assert [lot["remaining"] for p in pages for lot in p["results"]] == [f"0.{n:08d}" for n in range(1, 26)]
+    assert pages[0]["previous"] is None
+    back = api.get(pages[2]["previous"]).json()
+    assert [lot["id"] for lot in back["results"]] == ids[10:20]
+    assert back["count"] == 25
+
+
+def test_lots_still_understand_limit_and_offset(api, many_lots):
+    url = reverse("api:wallet-lots", kwargs={"code": "cold-a"})
+    ids = sorted(many_lots)
+
+    page = api.get(url, {"asset": "BTC", "limit": 4, "offset": 6}).json()
+
+    assert page["count"] == 25
+    assert [lot["id"] for lot in page["results"]] == ids[6:10]
+    assert [lot["id"] for lot in api.get(page["next"]).json()["results"]] == ids[10:14]
+    assert [lot["id"] for lot in api.get(page["previous"]).json()["results"]] == ids[2:6]
+    beyond = api.get(url, {"asset": "BTC", "offset": 10**30}).json()
+    assert (beyond["count"], beyond["results"], beyond["next"]) == (25, [], None)
+
+
+def test_a_lot_page_costs_the_same_queries_for_10_rows_as_for_200(api, many_lots):
+    url = reverse("api:wallet-lots", kwargs={"code": "cold-a"})
+    first = api.get(url, {"asset": "BTC", "page_size": 10}).json()
+    second = api.get(first["next"]).json()
+
+    small_first = queries_for(api, f"{url}?asset=BTC&page_size=10")
+    small_next = queries_for(api, second["next"])
+    large_first = queries_for(api, f"{url}?asset=BTC&page_size=200")
+
+    assert small_first == large_first
+    # A following page reads the count from its cursor: it costs that page, not a COUNT.
+    assert small_next == small_first - 1
+
+
+@pytest.mark.parametrize("position", [b"p=abc", b"p=99999999999999999999999", b"p=-1", b"p=1\x00"])
+def test_a_forged_cursor_is_404_not_a_server_error(api, wallet, asset, position):
+    cursor = base64.b64encode(position).decode()
+    for url, params in [
+        (reverse("api:wallet-lots", kwargs={"code": "cold-a"}), {"asset": "BTC"}),
+        (reverse("api:balance-list"), {}),
+    ]:
+        response = api.get(url, {**params, "cursor": cursor})
+
+        assert response.status_code == 404
+        assert_error_body(response.json(), "not_found")
 
 
 def test_lots_need_an_asset(api, wallet):
