@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -207,16 +208,53 @@ def price_at(asset: Asset, at: dt.datetime, *, currency: str = "USD") -> Priced:
     fresh at ``at`` (its market time within the source's maximum age), quotes farther than
     ``VALUATION_MAX_SPREAD`` from the median rejected. A missing price is None with the reason,
     never zero."""
+    return prices_at([asset], at, currency=currency)[asset.pk]
+
+
+def prices_at(assets, at: dt.datetime, *, currency: str = "USD") -> dict[int, Priced]:
+    """:func:`price_at` of each of ``assets``, by asset id, reading the quotes of all of them at
+    once: one query for the sources, one per enabled source and one for the quotes, whatever the
+    number of assets."""
+    assets = list(assets)
     sources = list(PriceSource.objects.filter(enabled=True).exclude(kind=SourceKind.OFFICIAL_RATES))
+    latest = _latest_quotes(assets, at, currency, sources)
+    return {asset.pk: _price_from(asset, at, currency, sources, latest) for asset in assets}
+
+
+def _latest_quotes(assets, at: dt.datetime, currency: str, sources) -> dict[tuple[int, int], Quote]:
+    """Each source's latest quote of each asset fetched by ``at``, by (asset id, source id)."""
+    if not assets or not sources:
+        return {}
+    asset_ids = [asset.pk for asset in assets]
+    ids = []
+    for source in sources:
+        newest = (
+            Quote.objects.filter(asset=OuterRef("pk"), currency=currency, source=source, fetched_at__lte=at)
+            .order_by("-fetched_at", "-id")
+            .values("id")[:1]
+        )
+        ids.extend(
+            pk
+            for pk in Asset.objects.filter(pk__in=asset_ids)
+            .order_by()
+            .annotate(quote_id=Subquery(newest))
+            .values_list("quote_id", flat=True)
+            if pk is not None
+        )
+    by_id = {source.pk: source for source in sources}
+    latest = {}
+    for quote in Quote.objects.filter(pk__in=ids).order_by():
+        quote.source = by_id[quote.source_id]
+        latest[(quote.asset_id, quote.source_id)] = quote
+    return latest
+
+
+def _price_from(asset: Asset, at: dt.datetime, currency: str, sources, latest_quotes) -> Priced:
     latest: list[Quote] = []
     failures: dict[str, SourceError] = {}
     stale: list[tuple[Quote, str]] = []
     for source in sources:
-        quote = (
-            Quote.objects.filter(asset=asset, currency=currency, source=source, fetched_at__lte=at)
-            .order_by("-fetched_at", "-id")
-            .first()
-        )
+        quote = latest_quotes.get((asset.pk, source.pk))
         if quote is None:
             if source.last_failure:
                 failures[source.code] = SourceError(source.last_failure, source.last_failure_detail)

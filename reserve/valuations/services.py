@@ -32,9 +32,11 @@ from reserve.models import (
     SnapshotPrice,
     ValuationSnapshot,
 )
-from reserve.pricing.services import Priced, price_at, rate_in_force
+from reserve.pricing.services import Priced, prices_at, rate_in_force
 
 CENT = Decimal("0.01")
+#: Snapshot lines written per INSERT.
+LINE_BATCH = 2000
 
 
 def slot(at: dt.datetime | None = None) -> dt.datetime:
@@ -63,37 +65,47 @@ def value_holdings(
     existing = ValuationSnapshot.objects.filter(taken_at=at).first()
     if existing is not None:
         return existing
+    # Plain account rows (no asset or wallet joined per row: the assets are read once below).
     holdings = [
         (account, units)
         for account, units in account_balances_as_of(
             at,
-            accounts=Account.objects.filter(
-                wallet__isnull=False, category__in=HELD_CATEGORIES
-            ).select_related("asset", "wallet"),
+            accounts=Account.objects.filter(wallet__isnull=False, category__in=HELD_CATEGORIES).only(
+                "id", "wallet_id", "category", "asset_id"
+            ),
         )
         if units
     ]
-    assets = {account.asset_id: account.asset for account, _units in holdings}
-    prices: dict[int, Priced] = {pk: price_at(asset, at) for pk, asset in assets.items()}
+    assets = Asset.objects.in_bulk({account.asset_id for account, _units in holdings})
+    prices: dict[int, Priced] = prices_at(assets.values(), at)
     rate = rate_in_force("USD", at)
     usd_kzt = rate.rate_per_unit if rate is not None else None
     totals: dict[str, Decimal] = defaultdict(Decimal)
     kzt_totals: dict[str, Decimal] = defaultdict(Decimal)
+    reserve_categories = set(RESERVE_CATEGORIES)
+    by_asset = {pk: (assets[pk].decimals, priced.price) for pk, priced in prices.items()}
     lines = []
     for account, units in holdings:
-        priced = prices[account.asset_id]
+        decimals, price = by_asset[account.asset_id]
         value = value_kzt = None
-        if priced.price is not None:
-            raw = usd_value(units, account.asset.decimals, priced.price)
+        group = "reserve" if account.category in reserve_categories else "custody"
+        if price is not None:
+            raw = usd_value(units, decimals, price)
             value = to_cent(raw)
+            totals[group] += value
             if usd_kzt is not None:
                 value_kzt = to_cent(raw * usd_kzt)
-        group = "reserve" if account.category in RESERVE_CATEGORIES else "custody"
-        if value is not None:
-            totals[group] += value
-            if value_kzt is not None:
                 kzt_totals[group] += value_kzt
-        lines.append((account, units, value, value_kzt))
+        lines.append(
+            SnapshotLine(
+                asset_id=account.asset_id,
+                wallet_id=account.wallet_id,
+                category=account.category,
+                units=units,
+                value_usd=value,
+                value_kzt=value_kzt,
+            )
+        )
     unpriced = [
         {"asset": assets[pk].symbol, "reason": priced.unpriced_reason}
         for pk, priced in sorted(prices.items(), key=lambda item: assets[item[0]].symbol)
@@ -128,20 +140,9 @@ def value_holdings(
                     for pk, priced in prices.items()
                 ]
             )
-            SnapshotLine.objects.bulk_create(
-                [
-                    SnapshotLine(
-                        snapshot=snapshot,
-                        asset=account.asset,
-                        wallet=account.wallet,
-                        category=account.category,
-                        units=units,
-                        value_usd=value,
-                        value_kzt=value_kzt,
-                    )
-                    for account, units, value, value_kzt in lines
-                ]
-            )
+            for line in lines:
+                line.snapshot = snapshot
+            SnapshotLine.objects.bulk_create(lines, batch_size=LINE_BATCH)
             record_event(
                 action="reserve.valuation.snapshot",
                 actor=actor,
