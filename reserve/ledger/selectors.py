@@ -86,6 +86,22 @@ def account_balances_as_of(
     (an index seek in ``AccountDay``) plus that day's postings up to ``as_of``. The cost does
     not grow with the number of postings on earlier days.
     """
+    qs = _with_balance_as_of(as_of, accounts if accounts is not None else balances())
+    return [(a, (a.opening or 0) + (a.intraday or 0)) for a in qs]
+
+
+def account_balance_rows_as_of(
+    as_of: dt.datetime | dt.date | None, accounts: QuerySet[Account], *fields: str
+) -> list[tuple]:
+    """:func:`account_balances_as_of` as plain rows, no model instances: the ``fields`` of each
+    account (in the queryset's order) followed by its balance, e.g. ``(id, asset_id, units)``."""
+    rows = _with_balance_as_of(as_of, accounts).values_list(*fields, "opening", "intraday")
+    return [(*row[:-2], (row[-2] or 0) + (row[-1] or 0)) for row in rows]
+
+
+def _with_balance_as_of(as_of: dt.datetime | dt.date | None, qs: QuerySet[Account]) -> QuerySet[Account]:
+    """``qs`` annotated with ``opening`` (the closing balance of the last day before ``as_of``'s
+    day) and ``intraday`` (that day's postings up to ``as_of``); either may be None."""
     day, moment = _as_of_bounds(as_of)
     tz = timezone.get_current_timezone()
     day_start = timezone.make_aware(dt.datetime.combine(day, dt.time.min), tz)
@@ -99,12 +115,10 @@ def account_balances_as_of(
         .annotate(total=ExactSum("amount"))
         .values("total")
     )
-    qs = accounts if accounts is not None else balances()
-    qs = qs.annotate(
+    return qs.annotate(
         opening=Subquery(before, output_field=AmountField()),
         intraday=Subquery(intraday, output_field=AmountField()),
     )
-    return [(a, (a.opening or 0) + (a.intraday or 0)) for a in qs]
 
 
 def holdings_as_of(

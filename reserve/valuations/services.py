@@ -22,7 +22,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from reserve.audit import record_event
-from reserve.ledger.selectors import account_balances_as_of
+from reserve.ledger.selectors import account_balance_rows_as_of
 from reserve.models import (
     HELD_CATEGORIES,
     RESERVE_CATEGORIES,
@@ -66,18 +66,20 @@ def value_holdings(
     existing = ValuationSnapshot.objects.filter(taken_at=at).first()
     if existing is not None:
         return existing
-    # Plain account rows (no asset or wallet joined per row: the assets are read once below).
+    # Plain rows (asset_id, wallet_id, category, units): no model instance per account, and the
+    # assets read once below rather than joined to every account.
     holdings = [
-        (account, units)
-        for account, units in account_balances_as_of(
+        row
+        for row in account_balance_rows_as_of(
             at,
-            accounts=Account.objects.filter(wallet__isnull=False, category__in=HELD_CATEGORIES).only(
-                "id", "wallet_id", "category", "asset_id"
-            ),
+            Account.objects.filter(wallet__isnull=False, category__in=HELD_CATEGORIES),
+            "asset_id",
+            "wallet_id",
+            "category",
         )
-        if units
+        if row[3]
     ]
-    assets = Asset.objects.in_bulk({account.asset_id for account, _units in holdings})
+    assets = Asset.objects.in_bulk({asset_id for asset_id, _wallet_id, _category, _units in holdings})
     prices: dict[int, Priced] = prices_at(assets.values(), at)
     rate = rate_in_force("USD", at)
     usd_kzt = rate.rate_per_unit if rate is not None else None
@@ -86,10 +88,10 @@ def value_holdings(
     reserve_categories = set(RESERVE_CATEGORIES)
     by_asset = {pk: (assets[pk].decimals, priced.price) for pk, priced in prices.items()}
     lines = []
-    for account, units in holdings:
-        decimals, price = by_asset[account.asset_id]
+    for asset_id, wallet_id, category, units in holdings:
+        decimals, price = by_asset[asset_id]
         value = value_kzt = None
-        group = "reserve" if account.category in reserve_categories else "custody"
+        group = "reserve" if category in reserve_categories else "custody"
         if price is not None:
             raw = usd_value(units, decimals, price)
             value = to_cent(raw)
@@ -97,7 +99,7 @@ def value_holdings(
             if usd_kzt is not None:
                 value_kzt = to_cent(raw * usd_kzt)
                 kzt_totals[group] += value_kzt
-        lines.append((account.asset_id, account.wallet_id, account.category, units, value, value_kzt))
+        lines.append((asset_id, wallet_id, category, units, value, value_kzt))
     unpriced = [
         {"asset": assets[pk].symbol, "reason": priced.unpriced_reason}
         for pk, priced in sorted(prices.items(), key=lambda item: assets[item[0]].symbol)
