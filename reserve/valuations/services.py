@@ -35,7 +35,7 @@ from reserve.models import (
 from reserve.pricing.services import Priced, prices_at, rate_in_force
 
 CENT = Decimal("0.01")
-#: Snapshot lines written per INSERT (7 parameters a line).
+#: Snapshot lines written per INSERT where there is no COPY (7 parameters a line).
 LINE_BATCH = 1000
 LINE_FIELDS = ("snapshot", "asset", "wallet", "category", "units", "value_usd", "value_kzt")
 
@@ -156,31 +156,41 @@ def value_holdings(
 
 def _insert_lines(snapshot: ValuationSnapshot, lines) -> None:
     """The snapshot's lines, ``(asset_id, wallet_id, category, units, value_usd, value_kzt)``
-    tuples, as multi-row INSERTs of LINE_BATCH rows: the rows ``bulk_create`` would write, each
-    value converted by its model field, without a model instance per line."""
+    tuples, each value converted by its model field (the rows ``bulk_create`` wrote), without a
+    model instance per line: on PostgreSQL one ``COPY``, elsewhere multi-row INSERTs of
+    LINE_BATCH rows."""
     connection = connections[router.db_for_write(SnapshotLine)]
     fields = [SnapshotLine._meta.get_field(name) for name in LINE_FIELDS]
     units_field, usd_field, kzt_field = fields[4:]
+    rows = [
+        (
+            snapshot.pk,
+            asset_id,
+            wallet_id,
+            category,
+            units_field.get_db_prep_save(units, connection),
+            usd_field.get_db_prep_save(value, connection),
+            kzt_field.get_db_prep_save(value_kzt, connection),
+        )
+        for asset_id, wallet_id, category, units, value, value_kzt in lines
+    ]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     table = connection.ops.quote_name(SnapshotLine._meta.db_table)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # The model's own table and columns; every value is a parameter (or a COPY row).
     with connection.cursor() as cursor:
-        for start in range(0, len(lines), LINE_BATCH):
-            batch = lines[start : start + LINE_BATCH]
-            params = []
-            for asset_id, wallet_id, category, units, value, value_kzt in batch:
-                params += (
-                    snapshot.pk,
-                    asset_id,
-                    wallet_id,
-                    category,
-                    units_field.get_db_prep_save(units, connection),
-                    usd_field.get_db_prep_save(value, connection),
-                    kzt_field.get_db_prep_save(value_kzt, connection),
-                )
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        for start in range(0, len(rows), LINE_BATCH):
+            batch = rows[start : start + LINE_BATCH]
             values = ", ".join([row_sql] * len(batch))
-            # The model's own table and columns; every value is a parameter.
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", params)  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608
+                [value for row in batch for value in row],
+            )
 
 
 def _quote_ref(quote) -> dict:
