@@ -10,12 +10,16 @@ a time. Amounts stay exact: ``ExactSum`` in SQL, Python ints in the streams.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Max, OuterRef, Subquery, Value
+from django.db.models import Count, DateField, F, Func, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from reserve.amounts import AmountField, ExactSum
@@ -133,6 +137,52 @@ def _balances_equal_postings() -> tuple[Check, Check]:
     return balance_check, running_check
 
 
+@functools.cache
+def _utc_offsets(zone_name: str) -> tuple[tuple[str, int], ...]:
+    """The UTC offsets of a zone from 1970 to 2100 as ``(first UTC moment, offset seconds)``,
+    the moments written as SQLite stores aware datetimes (UTC, ``YYYY-MM-DD HH:MM:SS``)."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+
+    def offset(moment: dt.datetime) -> int:
+        return int(moment.astimezone(zone).utcoffset().total_seconds())
+
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    current = offset(moment)
+    changes = [("", current)]
+    while moment.year < 2100:
+        later = moment + dt.timedelta(days=7)  # offsets never change twice within a week
+        if offset(later) != current:
+            low, high = moment, later  # the offset changes in (low, high]: find the second
+            while high - low > dt.timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (low, middle) if offset(middle) != current else (middle, high)
+            current = offset(high)
+            changes.append((high.strftime("%Y-%m-%d %H:%M:%S"), current))
+        moment = later
+    return tuple(changes)
+
+
+class _LocalDate(Func):
+    """The local (TIME_ZONE) date of a datetime column: ``TruncDate``, except on SQLite, where
+    it is ``date(column, '+N seconds')`` with N picked by a CASE over the zone's offset changes,
+    instead of a Python function called for every row."""
+
+    output_field = DateField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(TruncDate(*self.source_expressions))
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        changes = _utc_offsets(settings.TIME_ZONE)
+        whens, args = [], []
+        for (_start, seconds), (end, _next) in zip(changes, changes[1:], strict=False):
+            whens.append(f"WHEN {column} < %s THEN %s")
+            args += [*params, end, f"{seconds:+d} seconds"]
+        sql = f"date({column}, CASE {' '.join(whens)} ELSE %s END)" if whens else f"date({column}, %s)"
+        return sql, (*params, *args, f"{changes[-1][1]:+d} seconds")
+
+
 def _days_consistent() -> Check:
     """The stored days of each account against the postings grouped by local day, merged in
     (account, day) order: same days, same deltas, closings = cumulative deltas, and the last
@@ -140,7 +190,7 @@ def _days_consistent() -> Check:
     check = Check("daily closing balances = cumulative postings")
     expected = _Stream(
         Posting.objects.order_by()
-        .annotate(day=TruncDate("effective_at"))
+        .annotate(day=_LocalDate("effective_at"))
         .values("account_id", "day")
         .annotate(delta=ExactSum("amount"))
         .order_by("account_id", "day")

@@ -200,3 +200,22 @@ def test_a_reversal_that_does_not_mirror_its_original(ledger):
     assert _problems() == [
         f"reversals mirror their originals: 2025-000005 does not mirror {ledger['move'].number}"
     ]
+
+
+def test_postings_are_grouped_by_the_local_day_on_both_sides_of_every_offset_change(asset):
+    from django.conf import settings
+    from django.db.models import DateTimeField, Value
+    from django.utils import timezone
+
+    from reserve.ledger.verification import _LocalDate, _utc_offsets
+    from reserve.models import Asset
+
+    for start, _offset in _utc_offsets(settings.TIME_ZONE)[1:]:
+        change = dt.datetime.strptime(start, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+        for moment in (change - dt.timedelta(seconds=1), change, change + dt.timedelta(hours=23)):
+            day = (
+                Asset.objects.annotate(day=_LocalDate(Value(moment, output_field=DateTimeField())))
+                .values_list("day", flat=True)
+                .first()
+            )
+            assert day == timezone.localtime(moment).date(), moment
