@@ -19,8 +19,8 @@ from itertools import zip_longest
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DateField, F, Func, Max, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, DateField, F, Func, Max, Window
+from django.db.models.functions import TruncDate
 
 from reserve.amounts import AmountField, ExactSum
 from reserve.models import (
@@ -110,6 +110,48 @@ def _entries_balance() -> Check:
 
 
 def _balances_equal_postings() -> tuple[Check, Check]:
+    if connection.vendor == "postgresql":
+        return _balances_equal_postings_in_sql()
+    return _balances_equal_postings_streamed()
+
+
+def _balances_equal_postings_in_sql() -> tuple[Check, Check]:
+    """PostgreSQL: the running sums by a window function, returning only the postings that
+    disagree, and the balances against the postings summed per account."""
+    balance_check = Check("account balance = sum of postings")
+    running_check = Check("posting balance_after = running sum")
+    sums = _Stream(
+        Posting.objects.order_by()
+        .values("account_id")
+        .annotate(s=ExactSum("amount"))
+        .order_by("account_id")
+        .values_list("account_id", "s")
+        .iterator(chunk_size=CHUNK),
+        key=lambda row: row[0],
+    )
+    for account in (
+        Account.objects.select_related("asset", "wallet").order_by("id").iterator(chunk_size=CHUNK)
+    ):
+        balance_check.checked += 1
+        posted = next((total for _, total in sums.take(account.pk)), None) or 0
+        if account.balance != posted:
+            balance_check.problems.append(f"{account}: balance {account.balance} != postings {posted}")
+        if account.balance < 0 and not account.may_go_negative:
+            balance_check.problems.append(f"{account}: negative balance {account.balance}")
+    running = Window(ExactSum("amount"), partition_by=[F("account_id")], order_by=F("id").asc())
+    off = (
+        Posting.objects.annotate(running=running)
+        .exclude(balance_after=F("running"))
+        .order_by("account_id", "id")
+        .values_list("id", "balance_after", "running")
+    )
+    running_check.checked = Posting.objects.count()
+    for posting_id, after, total in off.iterator(chunk_size=CHUNK):
+        running_check.problems.append(f"posting id {posting_id}: balance_after {after} != {total}")
+    return balance_check, running_check
+
+
+def _balances_equal_postings_streamed() -> tuple[Check, Check]:
     """One pass over the postings in (account, id) order: each posting's balance_after against
     the running sum, and each account's balance against the sum at the end of its postings."""
     balance_check = Check("account balance = sum of postings")
@@ -236,24 +278,22 @@ def _lots_cover_balances() -> tuple[Check, Check]:
     lot_check = Check("lot remaining = opened - taken")
     # Lots with nothing remaining add nothing: leaving them out of the sum changes no total and
     # spares summing the (many) emptied lots.
-    lot_sums = (
-        Lot.objects.filter(account=OuterRef("pk"))
-        .exclude(remaining=0)
+    lot_sums = _Stream(
+        Lot.objects.exclude(remaining=0)
         .order_by()
-        .values("account")
+        .values("account_id")
         .annotate(s=ExactSum("remaining"))
-        .values("s")
+        .order_by("account_id")
+        .values_list("account_id", "s")
+        .iterator(chunk_size=CHUNK),
+        key=lambda row: row[0],
     )
-    uncovered = (
-        Account.objects.exclude(category="external")
-        .annotate(lot_total=Coalesce(Subquery(lot_sums, output_field=AmountField()), Value(0, AmountField())))
-        .exclude(lot_total=F("balance"))
-        .select_related("asset", "wallet")
-        .order_by("id")
-    )
-    cover.checked = Account.objects.exclude(category="external").count()
-    for account in uncovered.iterator(chunk_size=CHUNK):
-        cover.problems.append(f"{account}: lots {account.lot_total} != balance {account.balance}")
+    held = Account.objects.exclude(category="external").select_related("asset", "wallet").order_by("id")
+    for account in held.iterator(chunk_size=CHUNK):
+        cover.checked += 1
+        lots = next((total for _, total in lot_sums.take(account.pk)), None) or 0
+        if lots != account.balance:
+            cover.problems.append(f"{account}: lots {lots} != balance {account.balance}")
     lot_check.checked = Lot.objects.count()
     for lot_id, amount, taken, remaining in _lots_off():
         lot_check.problems.append(f"lot {lot_id}: opened {amount}, taken {taken}, remaining {remaining}")
