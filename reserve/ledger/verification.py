@@ -3,9 +3,9 @@ the hourly Celery task and the tests).
 
 Every check runs in the database or streams sorted rows, so memory stays flat however large
 the ledger grows: sums are grouped in SQL and only the rows that disagree come back
-(``HAVING``), and the checks that must walk rows in order (running balances, daily closings,
-reversals) merge sorted ``iterator()`` streams, holding one account's (or one entry's) rows at
-a time. Amounts stay exact: ``ExactSum`` in SQL, Python ints in the streams.
+(``HAVING``), and the checks that must walk rows in order (running balances on SQLite, where a
+window function could not sum exactly; daily closings; reversals) merge sorted ``iterator()``
+streams, holding their next rows only (a reversal's postings at most). Amounts stay exact: ``ExactSum`` in SQL, Python ints in the streams.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ class LedgerReport:
 
 
 class _Stream:
-    """A sorted iterator whose rows are taken while their key is at most a given key."""
+    """Rows sorted by a key, read one key at a time: ``take(key)`` skips smaller keys and yields the
+    rows with that key, so merging several streams holds only their next rows."""
 
     _END = object()
 
