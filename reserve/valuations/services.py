@@ -82,12 +82,7 @@ def value_holdings(
     lines = []
     for account, units in holdings:
         priced = prices[account.asset_id]
-        value = value_kzt = None
-        if priced.price is not None:
-            raw = usd_value(units, account.asset.decimals, priced.price)
-            value = to_cent(raw)
-            if usd_kzt is not None:
-                value_kzt = to_cent(raw * usd_kzt)
+        value, value_kzt = value_units(units, account.asset.decimals, priced.price, usd_kzt)
         group = "reserve" if account.category in RESERVE_CATEGORIES else "custody"
         if value is not None:
             totals[group] += value
@@ -170,6 +165,17 @@ def _quote_ref(quote) -> dict:
         "market_time": quote.market_time.isoformat() if quote.market_time else None,
         "manual": quote.manual,
     }
+
+
+def value_units(
+    units: int, decimals: int, price: Decimal | None, usd_kzt: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """USD and KZT values of ``units`` by the rounding rule of a snapshot line; None where the
+    price (or, for KZT, the rate) is missing."""
+    if price is None:
+        return None, None
+    raw = usd_value(units, decimals, price)
+    return to_cent(raw), (to_cent(raw * usd_kzt) if usd_kzt is not None else None)
 
 
 def value_of_units(asset: Asset, units: int, currency: str) -> tuple[Decimal, str] | None:
