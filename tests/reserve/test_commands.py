@@ -255,3 +255,24 @@ def test_verify_ledger_on_an_empty_ledger_passes():
     verify(out)
 
     assert "The ledger is consistent." in out.getvalue()
+
+
+def test_run_embedded_asks_at_start_for_a_valuation_that_prices_the_sample_data():
+    from reserve.management.commands.run_embedded import Command as RunEmbedded
+    from reserve.models import OutboxMessage, ValuationSnapshot
+    from reserve.tasks import refresh_valuation_task
+
+    load_sample_data()
+    before = timezone.now()
+
+    RunEmbedded()._ask_for_a_first_valuation()
+
+    message = OutboxMessage.objects.get()
+    assert message.task == "reserve.tasks.refresh_valuation_task"
+    assert message.kwargs["trigger"] == "start"
+    assert dt.datetime.fromisoformat(message.kwargs["at"]) >= before
+    # What the worker runs: the instant of the start, after the sample prices were entered.
+    snapshot = ValuationSnapshot.objects.get(pk=refresh_valuation_task(*message.args, **message.kwargs))
+    assert (snapshot.trigger, snapshot.unpriced) == ("start", [])
+    assert snapshot.reserve_usd == Decimal("2009375.00")  # 15.625 BTC x 95,000 + 150 ETH x 3,500
+    assert snapshot.reserve_kzt == Decimal("1044875000.00")  # x 520
