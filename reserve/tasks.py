@@ -58,16 +58,17 @@ def relay_outbox_task() -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
-def refresh_valuation_task(at: str | None = None) -> int:
+def refresh_valuation_task(at: str | None = None, trigger: str = "schedule") -> int:
     """Fetch prices and value the holdings at the current slot (or ``at``, ISO): a slot already
-    valued is left as it is, so running this twice leaves one snapshot."""
+    valued is left as it is, so running this twice leaves one snapshot. ``trigger`` is kept on
+    the snapshot (``"start"`` for the refresh ``run_embedded`` asks for at start)."""
     from reserve.pricing.services import refresh_quotes
     from reserve.valuations.services import slot, value_holdings
 
     instant = dt.datetime.fromisoformat(at) if at else slot()
     if at is None and not ValuationSnapshot.objects.filter(taken_at=instant).exists():
         refresh_quotes()  # prices now, for the current slot; a past instant uses the stored quotes
-    return value_holdings(at=instant).pk
+    return value_holdings(at=instant, trigger=trigger).pk
 
 
 @shared_task(acks_late=True)
