@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from reserve.ledger.verification import verify_ledger
 from reserve.models import ValuationSnapshot
@@ -66,9 +67,11 @@ def refresh_valuation_task(at: str | None = None, trigger: str = "schedule") -> 
     from reserve.valuations.services import slot, value_holdings
 
     instant = dt.datetime.fromisoformat(at) if at else slot()
+    quotes_until = None
     if at is None and not ValuationSnapshot.objects.filter(taken_at=instant).exists():
         refresh_quotes()  # prices now, for the current slot; a past instant uses the stored quotes
-    return value_holdings(at=instant, trigger=trigger).pk
+        quotes_until = timezone.now()
+    return value_holdings(at=instant, trigger=trigger, quotes_until=quotes_until).pk
 
 
 @shared_task(acks_late=True)

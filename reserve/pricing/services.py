@@ -202,10 +202,13 @@ class Priced:
     unpriced_reason: str
 
 
-def price_at(asset: Asset, at: dt.datetime, *, currency: str = "USD") -> Priced:
+def price_at(
+    asset: Asset, at: dt.datetime, *, currency: str = "USD", fetched_until: dt.datetime | None = None
+) -> Priced:
     """The price of ``asset`` at ``at``: the median of each enabled source's latest quote that is
     fresh at ``at`` (its market time within the source's maximum age), quotes farther than
-    ``VALUATION_MAX_SPREAD`` from the median rejected. A missing price is None with the reason,
+    ``VALUATION_MAX_SPREAD`` from the median rejected. ``fetched_until`` (default ``at``) admits the
+    quotes a refresh fetched for this instant after it began. A missing price is None with the reason,
     never zero."""
     sources = list(PriceSource.objects.filter(enabled=True).exclude(kind=SourceKind.OFFICIAL_RATES))
     latest: list[Quote] = []
@@ -213,7 +216,9 @@ def price_at(asset: Asset, at: dt.datetime, *, currency: str = "USD") -> Priced:
     stale: list[tuple[Quote, str]] = []
     for source in sources:
         quote = (
-            Quote.objects.filter(asset=asset, currency=currency, source=source, fetched_at__lte=at)
+            Quote.objects.filter(
+                asset=asset, currency=currency, source=source, fetched_at__lte=max(at, fetched_until or at)
+            )
             .order_by("-fetched_at", "-id")
             .first()
         )

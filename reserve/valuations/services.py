@@ -56,9 +56,15 @@ def to_cent(value: Decimal) -> Decimal:
 
 
 def value_holdings(
-    *, at: dt.datetime | None = None, trigger: str = "schedule", actor=None
+    *,
+    at: dt.datetime | None = None,
+    trigger: str = "schedule",
+    actor=None,
+    quotes_until: dt.datetime | None = None,
 ) -> ValuationSnapshot:
-    """The snapshot of the instant ``at`` (default: the current slot), made if missing."""
+    """The snapshot of the instant ``at`` (default: the current slot), made if missing.
+    ``quotes_until``: a scheduled refresh values its slot with the quotes it fetched for it, a
+    moment after the slot began."""
     at = at or slot()
     existing = ValuationSnapshot.objects.filter(taken_at=at).first()
     if existing is not None:
@@ -74,7 +80,9 @@ def value_holdings(
         if units
     ]
     assets = {account.asset_id: account.asset for account, _units in holdings}
-    prices: dict[int, Priced] = {pk: price_at(asset, at) for pk, asset in assets.items()}
+    prices: dict[int, Priced] = {
+        pk: price_at(asset, at, fetched_until=quotes_until) for pk, asset in assets.items()
+    }
     rate = rate_in_force("USD", at)
     usd_kzt = rate.rate_per_unit if rate is not None else None
     totals: dict[str, Decimal] = defaultdict(Decimal)
