@@ -81,7 +81,7 @@ fmt: .venv
 SEED ?=
 OPS ?= 10000
 simulate: .venv
-	$(UNSET_SERVICES) SIM_SEED='$(SEED)' SIM_OPS='$(OPS)' $(VENV)/bin/pytest -s -q -p no:timeout \
+	$(UNSET_SERVICES) SIM_SEED='$(SEED)' SIM_OPS='$(OPS)' $(VENV)/bin/pytest -s -q --timeout=0 \
 		tests/reserve/test_simulation.py $(PYTEST_ARGS)
 
 # Each bench/*.py is a script that builds its own throw-away database and prints its figures.

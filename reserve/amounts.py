@@ -234,10 +234,18 @@ def _sqlite_amount_add(text, units):
     return encode_sqlite(decode_sqlite(text) + int(units))
 
 
+def _sqlite_amount_sub(left, right):
+    if left is None or right is None:
+        return None
+    return encode_sqlite(decode_sqlite(left) - decode_sqlite(right))
+
+
 def _register_sqlite_functions(sender, connection, **kwargs) -> None:
     if connection.vendor == "sqlite":
         connection.connection.create_aggregate("EXACT_SUM", 1, _SqliteExactSum)
         connection.connection.create_function("AMOUNT_ADD", 2, _sqlite_amount_add, deterministic=True)
+        # Exact difference of two stored amounts (ledger verification: opened - taken).
+        connection.connection.create_function("AMOUNT_SUB", 2, _sqlite_amount_sub, deterministic=True)
 
 
 def install_sqlite_functions() -> None:

@@ -6,6 +6,7 @@ commit, then :func:`relay_outbox`, run every half minute by beat and by ``manage
 relay_outbox``). A broker that is down costs the request at most the broker's connection
 timeout, never the work: the row waits until a relay publishes it. Publishing is at least
 once; every task is idempotent, so a message published twice leaves the same state as once.
+Outbox tasks store no result: the work they do is their result.
 """
 
 from __future__ import annotations
@@ -74,18 +75,26 @@ def publish(message_id: int) -> bool:
                 published_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
             )
             return True
-    OutboxMessage.objects.filter(pk=message_id).update(attempts=F("attempts") + 1, last_error=repr(failure)[:2000])
+    OutboxMessage.objects.filter(pk=message_id).update(
+        attempts=F("attempts") + 1, last_error=repr(failure)[:2000]
+    )
     raise failure
 
 
 def _send(message: OutboxMessage) -> None:
+    """One try, bounded by the broker's connection timeout (CELERY_BROKER_CONNECTION_TIMEOUT).
+    ``retry=False``: no publish retries. ``ignore_result=True``: nobody waits for an outbox
+    task's result, and asking for one makes Celery subscribe to the result backend before
+    sending, which on a Redis that is down retries 20 times (about 20 s) whatever ``retry`` says.
+    """
     from reserve.celery import app
 
+    options = {"args": message.args, "kwargs": message.kwargs, "retry": False, "ignore_result": True}
     task = app.tasks.get(message.task)
     if task is None:
-        app.send_task(message.task, args=message.args, kwargs=message.kwargs, retry=False)
+        app.send_task(message.task, **options)
     else:
-        task.apply_async(args=message.args, kwargs=message.kwargs, retry=False)
+        task.apply_async(**options)
 
 
 def relay_outbox(*, limit: int = RELAY_BATCH) -> int:

@@ -50,6 +50,22 @@ CLERK_RESERVE_WRITES = [
 ]
 ROLE_PERMISSIONS[INTAKE_CLERK] += CLERK_RESERVE_WRITES
 
+# Valuation inputs entered by hand (each through its service, which names the clerk): manual
+# prices, official rates and chain observations. Treasury officers also configure the price
+# sources and, with custody officers, explain reconciliation differences.
+VALUATION_INPUTS = [
+    ("reserve", "add_quote"),
+    ("reserve", "add_officialrate"),
+    ("reserve", "add_chainobservation"),
+]
+ROLE_PERMISSIONS[INTAKE_CLERK] += VALUATION_INPUTS
+ROLE_PERMISSIONS[TREASURY_OFFICER] += [
+    *VALUATION_INPUTS,
+    ("reserve", "change_pricesource"),
+    ("reserve", "change_reconciliationdifference"),
+]
+ROLE_PERMISSIONS[CUSTODY_OFFICER] += [("reserve", "change_reconciliationdifference")]
+
 
 def ensure_roles(using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
     """Create the role groups and give them exactly their permissions (idempotent)."""

@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from reserve.ledger.verification import verify_ledger
 from reserve.models import ValuationSnapshot
@@ -58,16 +59,19 @@ def relay_outbox_task() -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
-def refresh_valuation_task(at: str | None = None) -> int:
+def refresh_valuation_task(at: str | None = None, trigger: str = "schedule") -> int:
     """Fetch prices and value the holdings at the current slot (or ``at``, ISO): a slot already
-    valued is left as it is, so running this twice leaves one snapshot."""
+    valued is left as it is, so running this twice leaves one snapshot. ``trigger`` is kept on
+    the snapshot (``"start"`` for the refresh ``run_embedded`` asks for at start)."""
     from reserve.pricing.services import refresh_quotes
     from reserve.valuations.services import slot, value_holdings
 
     instant = dt.datetime.fromisoformat(at) if at else slot()
+    quotes_until = None
     if at is None and not ValuationSnapshot.objects.filter(taken_at=instant).exists():
         refresh_quotes()  # prices now, for the current slot; a past instant uses the stored quotes
-    return value_holdings(at=instant).pk
+        quotes_until = timezone.now()
+    return value_holdings(at=instant, trigger=trigger, quotes_until=quotes_until).pk
 
 
 @shared_task(acks_late=True)

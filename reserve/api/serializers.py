@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from reserve.amounts import format_amount
+from reserve.api.valuation_serializers import DecimalStringField
 from reserve.models import Asset, Category, Wallet, WalletAddress
 
 AMOUNT_SCHEMA = {
@@ -167,12 +168,22 @@ class HoldingOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     amount = AmountStringField(units="units")
     decimals = serializers.IntegerField(source="asset.decimals")
+    value_usd = DecimalStringField(
+        help_text=_("Value at the latest valuation's price, USD; null when that valuation left it unpriced.")
+    )
+    value_kzt = DecimalStringField(
+        help_text=_("Value at the latest valuation's price and USD/KZT rate; null when either is missing.")
+    )
 
 
 @extend_schema_serializer(component_name="Holdings")
 class HoldingsOutputSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField(help_text=_("The moment the holdings are taken at."))
     holdings = HoldingOutputSerializer(many=True)
+    valued_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=_("When the valuation whose prices give the values was taken; null if none."),
+    )
 
 
 class LotsInputSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@ app's include, so that it swallows no later ``/api/v1/<app>/`` route."""
 
 from django.urls import path
 
-from reserve.api import decisions, request_changes, requests, views
+from reserve.api import decisions, request_changes, requests, valuations, views
 
 app_name = "api"
 urlpatterns = [
@@ -14,6 +14,9 @@ urlpatterns = [
     path("wallets/<str:code>/lots/", views.WalletLotsApi.as_view(), name="wallet-lots"),
     path("balances/", views.BalanceListApi.as_view(), name="balance-list"),
     path("holdings/", views.HoldingsApi.as_view(), name="holdings"),
+    path("valuations/", valuations.ValuationAtApi.as_view(), name="valuation-at"),
+    path("valuations/latest/", valuations.LatestValuationApi.as_view(), name="valuation-latest"),
+    path("valuations/nav/", valuations.NavHistoryApi.as_view(), name="valuation-nav"),
     path("requests/", requests.RequestListApi.as_view(), name="request-list"),
     path("requests/transfers/", requests.TransferCreateApi.as_view(), name="request-transfer-create"),
     path(

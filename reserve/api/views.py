@@ -6,6 +6,9 @@ Views are thin: the selectors in :mod:`reserve.ledger.selectors` do the reading,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -33,6 +36,8 @@ from reserve.api.serializers import (
 )
 from reserve.ledger import selectors
 from reserve.models import Account, Asset, Lot, Scope, Wallet, WalletAddress
+from reserve.valuations.selectors import latest_prices
+from reserve.valuations.services import value_units
 
 TAG = "reserve"
 SYMBOL_PARAMETER = OpenApiParameter(
@@ -49,6 +54,16 @@ WALLET_CODE_PARAMETER = OpenApiParameter(
     description="Wallet code, e.g. cold-a.",
     examples=[OpenApiExample("cold-a", value="cold-a")],
 )
+
+
+@dataclass(frozen=True)
+class ValuedHolding:
+    holding: selectors.Holding
+    value_usd: Decimal | None
+    value_kzt: Decimal | None
+
+    def __getattr__(self, name: str):
+        return getattr(self.holding, name)
 
 
 class ReadApi(ApiEndpoint):
@@ -217,5 +232,17 @@ class HoldingsApi(ReadApi, APIView):
         params = HoldingsInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         as_of = params.validated_data.get("as_of") or timezone.now()
-        holdings = selectors.holdings_as_of(as_of)
-        return Response(HoldingsOutputSerializer({"as_of": as_of, "holdings": holdings}).data)
+        latest = latest_prices()
+        holdings = [
+            ValuedHolding(
+                holding,
+                *value_units(
+                    holding.units, holding.asset.decimals, latest.price_of(holding.asset), latest.usd_kzt
+                ),
+            )
+            for holding in selectors.holdings_as_of(as_of)
+        ]
+        valued_at = latest.snapshot.taken_at if latest.snapshot is not None else None
+        return Response(
+            HoldingsOutputSerializer({"as_of": as_of, "holdings": holdings, "valued_at": valued_at}).data
+        )

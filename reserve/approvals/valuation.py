@@ -22,10 +22,12 @@ Valuer = Callable[[object, int, str], tuple[Decimal, str] | None]
 _valuer: Valuer | None = None
 
 
-def register_valuer(valuer: Valuer | None) -> None:
-    """Set (or, with None, remove) the function the engine values requests with."""
+def register_valuer(valuer: Valuer | None) -> Valuer | None:
+    """Set (or, with None, remove) the function the engine values requests with; returns the
+    one it replaces (so that a test can put it back)."""
     global _valuer
-    _valuer = valuer
+    previous, _valuer = _valuer, valuer
+    return previous
 
 
 def with_valuation(facts: MatchFacts, *, currency: str = "USD") -> MatchFacts:

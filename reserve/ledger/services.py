@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -170,8 +170,14 @@ def _take_number(year: int) -> int:
     """The year's next entry number. The ``UPDATE`` locks the counter row until commit, so on
     PostgreSQL it is the entry's last statement: postings to different accounts wait on each
     other only here. A rolled-back posting gives its number back: numbers stay gapless."""
-    JournalSequence.objects.filter(year=year).update(last_number=F("last_number") + 1)
-    return JournalSequence.objects.filter(year=year).values_list("last_number", flat=True).get()
+    table = connection.ops.quote_name(JournalSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        # One statement (both databases have RETURNING): the number is taken and read at once.
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 WHERE year = %s RETURNING last_number",  # noqa: S608 - the model's own table
+            [year],
+        )
+        return cursor.fetchone()[0]
 
 
 def _new_entry_id() -> int | None:

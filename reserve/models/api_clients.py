@@ -25,6 +25,7 @@ class Scope(models.TextChoices):
     REQUESTS_DECIDE = "requests:decide", _("Approve or reject approval requests")
     INTAKE_WRITE = "intake:write", _("Register court orders and seized items")
     MINING_WRITE = "mining:write", _("Report mining output")
+    VALUATIONS_READ = "valuations:read", _("Read valuations: prices, rates and NAV")
 
 
 class ApiClient(models.Model):

@@ -203,33 +203,40 @@ class Priced:
     unpriced_reason: str
 
 
-def price_at(asset: Asset, at: dt.datetime, *, currency: str = "USD") -> Priced:
+def price_at(
+    asset: Asset, at: dt.datetime, *, currency: str = "USD", fetched_until: dt.datetime | None = None
+) -> Priced:
     """The price of ``asset`` at ``at``: the median of each enabled source's latest quote that is
     fresh at ``at`` (its market time within the source's maximum age), quotes farther than
-    ``VALUATION_MAX_SPREAD`` from the median rejected. A missing price is None with the reason,
+    ``VALUATION_MAX_SPREAD`` from the median rejected. ``fetched_until`` (default ``at``) admits the
+    quotes a refresh fetched for this instant after it began. A missing price is None with the reason,
     never zero."""
-    return prices_at([asset], at, currency=currency)[asset.pk]
+    return prices_at([asset], at, currency=currency, fetched_until=fetched_until)[asset.pk]
 
 
-def prices_at(assets, at: dt.datetime, *, currency: str = "USD") -> dict[int, Priced]:
+def prices_at(
+    assets, at: dt.datetime, *, currency: str = "USD", fetched_until: dt.datetime | None = None
+) -> dict[int, Priced]:
     """:func:`price_at` of each of ``assets``, by asset id, reading the quotes of all of them at
     once: one query for the sources, one per enabled source and one for the quotes, whatever the
     number of assets."""
     assets = list(assets)
     sources = list(PriceSource.objects.filter(enabled=True).exclude(kind=SourceKind.OFFICIAL_RATES))
-    latest = _latest_quotes(assets, at, currency, sources)
+    latest = _latest_quotes(assets, max(at, fetched_until or at), currency, sources)
     return {asset.pk: _price_from(asset, at, currency, sources, latest) for asset in assets}
 
 
-def _latest_quotes(assets, at: dt.datetime, currency: str, sources) -> dict[tuple[int, int], Quote]:
-    """Each source's latest quote of each asset fetched by ``at``, by (asset id, source id)."""
+def _latest_quotes(assets, fetched_by: dt.datetime, currency: str, sources) -> dict[tuple[int, int], Quote]:
+    """Each source's latest quote of each asset fetched by ``fetched_by``, by (asset id, source id)."""
     if not assets or not sources:
         return {}
     asset_ids = [asset.pk for asset in assets]
     ids = []
     for source in sources:
         newest = (
-            Quote.objects.filter(asset=OuterRef("pk"), currency=currency, source=source, fetched_at__lte=at)
+            Quote.objects.filter(
+                asset=OuterRef("pk"), currency=currency, source=source, fetched_at__lte=fetched_by
+            )
             .order_by("-fetched_at", "-id")
             .values("id")[:1]
         )

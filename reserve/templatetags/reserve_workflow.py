@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django import template
@@ -38,6 +39,12 @@ def amount(units: int | None, asset: Asset | None) -> str:
     if units is None or asset is None:
         return ""
     return asset.format(units)
+
+
+@register.filter
+def exact(value: Decimal | None) -> str:
+    """A price, rate or value as its exact decimal string, never a float ("—" when missing)."""
+    return "—" if value is None else format(Decimal(value), "f")
 
 
 @register.filter

@@ -62,3 +62,24 @@ def nav_history(*, since: dt.date | None = None, until: dt.date | None = None) -
         )
         for day, row in sorted(days.items())
     ]
+
+
+@dataclass(frozen=True)
+class LatestPrices:
+    """The prices of the latest snapshot (asset id -> USD price, None when unpriced) and its
+    USD/KZT rate: what values holdings between snapshots."""
+
+    snapshot: ValuationSnapshot | None
+    prices: dict[int, Decimal | None]
+    usd_kzt: Decimal | None
+
+    def price_of(self, asset) -> Decimal | None:
+        return self.prices.get(asset.pk)
+
+
+def latest_prices() -> LatestPrices:
+    snapshot = latest_snapshot()
+    if snapshot is None:
+        return LatestPrices(snapshot=None, prices={}, usd_kzt=None)
+    prices = dict(snapshot.prices.values_list("asset_id", "price"))
+    return LatestPrices(snapshot=snapshot, prices=prices, usd_kzt=snapshot.usd_kzt)

@@ -59,9 +59,15 @@ def to_cent(value: Decimal) -> Decimal:
 
 
 def value_holdings(
-    *, at: dt.datetime | None = None, trigger: str = "schedule", actor=None
+    *,
+    at: dt.datetime | None = None,
+    trigger: str = "schedule",
+    actor=None,
+    quotes_until: dt.datetime | None = None,
 ) -> ValuationSnapshot:
-    """The snapshot of the instant ``at`` (default: the current slot), made if missing."""
+    """The snapshot of the instant ``at`` (default: the current slot), made if missing.
+    ``quotes_until``: a scheduled refresh values its slot with the quotes it fetched for it, a
+    moment after the slot began."""
     at = at or slot()
     existing = ValuationSnapshot.objects.filter(taken_at=at).first()
     if existing is not None:
@@ -80,7 +86,7 @@ def value_holdings(
         if row[3]
     ]
     assets = Asset.objects.in_bulk({asset_id for asset_id, _wallet_id, _category, _units in holdings})
-    prices: dict[int, Priced] = prices_at(assets.values(), at)
+    prices: dict[int, Priced] = prices_at(assets.values(), at, fetched_until=quotes_until)
     rate = rate_in_force("USD", at)
     usd_kzt = rate.rate_per_unit if rate is not None else None
     totals: dict[str, Decimal] = defaultdict(Decimal)
@@ -90,14 +96,11 @@ def value_holdings(
     lines = []
     for asset_id, wallet_id, category, units in holdings:
         decimals, price = by_asset[asset_id]
-        value = value_kzt = None
+        value, value_kzt = value_units(units, decimals, price, usd_kzt)
         group = "reserve" if category in reserve_categories else "custody"
-        if price is not None:
-            raw = usd_value(units, decimals, price)
-            value = to_cent(raw)
+        if value is not None:
             totals[group] += value
-            if usd_kzt is not None:
-                value_kzt = to_cent(raw * usd_kzt)
+            if value_kzt is not None:
                 kzt_totals[group] += value_kzt
         lines.append((asset_id, wallet_id, category, units, value, value_kzt))
     unpriced = [
@@ -202,6 +205,17 @@ def _quote_ref(quote) -> dict:
         "market_time": quote.market_time.isoformat() if quote.market_time else None,
         "manual": quote.manual,
     }
+
+
+def value_units(
+    units: int, decimals: int, price: Decimal | None, usd_kzt: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """USD and KZT values of ``units`` by the rounding rule of a snapshot line; None where the
+    price (or, for KZT, the rate) is missing."""
+    if price is None:
+        return None, None
+    raw = usd_value(units, decimals, price)
+    return to_cent(raw), (to_cent(raw * usd_kzt) if usd_kzt is not None else None)
 
 
 def value_of_units(asset: Asset, units: int, currency: str) -> tuple[Decimal, str] | None:

@@ -45,6 +45,7 @@ from reserve.models import (
     Verdict,
 )
 from reserve.otp import has_confirmed_device
+from reserve.valuations.selectors import latest_snapshot
 from reserve.workflow.forms import DecisionForm, add_service_errors
 from reserve.workflow.otp_views import second_factor_fresh
 
@@ -298,5 +299,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "activity": activity,
             "show_activity": user.has_perm("reserve.view_auditevent"),
             "request_type_id": ContentType.objects.get_for_model(ApprovalRequest).pk,
+            "valuation": latest_snapshot(),
+            "show_valuation_link": user.is_staff and user.has_perm("reserve.view_valuationsnapshot"),
         },
     )

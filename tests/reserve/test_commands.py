@@ -1,16 +1,19 @@
 """Management commands: load_sample_data and verify_ledger."""
 
+import datetime as dt
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from reserve import roles
 from reserve.approvals.services import requests_awaiting
 from reserve.ledger.verification import verify_ledger
-from reserve.management.commands.load_sample_data import ADMIN_USERNAME, DEMO_PASSWORD
+from reserve.management.commands.load_sample_data import ADMIN_USERNAME, DEMO_PASSWORD, _rate_day
 from reserve.models import (
     Account,
     AccountDay,
@@ -23,12 +26,18 @@ from reserve.models import (
     Decision,
     JournalEntry,
     Lot,
+    OfficialRate,
     Posting,
+    PriceSource,
+    Quote,
     RequestStatus,
     Wallet,
     WalletAddress,
     WalletKind,
 )
+from reserve.pricing.services import rate_in_force
+from reserve.pricing.sources.nbk import next_working_day
+from reserve.valuations.services import value_holdings
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +61,7 @@ def verify(out: StringIO) -> None:
 def row_counts() -> dict[str, int]:
     models = (Asset, Wallet, WalletAddress, get_user_model(), JournalEntry, Posting, Account)
     models += (AccountDay, Lot, AuditEvent, ApprovalPolicy, ApprovalRequest, Decision)
-    models += (ApproverMembership,)
+    models += (ApproverMembership, Quote, OfficialRate, PriceSource.history.model)
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -145,6 +154,55 @@ def test_sample_data_leaves_real_inboxes():
     ]
 
 
+def test_sample_data_enters_a_manual_price_of_each_asset_and_a_usd_kzt_rate_in_force_today():
+    load_sample_data()
+
+    quotes = Quote.objects.filter(source__code="manual").select_related("asset", "entered_by")
+    prices = {q.asset.symbol: q.price for q in quotes}
+    assert prices == {"BTC": Decimal("95000.00"), "ETH": Decimal("3500.00"), "USDT-TRC20": Decimal("1.0000")}
+    assert {(q.note, q.entered_by.username, q.manual) for q in quotes} == {
+        ("Sample data: manual price", "intake_clerk", True)
+    }
+    assert AuditEvent.objects.filter(action="reserve.price.entered").count() == 3
+    assert PriceSource.objects.get(code="manual").max_age_seconds == 7 * 24 * 3600
+    rate = rate_in_force("USD", timezone.now())
+    assert rate is not None
+    assert (rate.rate_per_unit, rate.source.code, rate.entered_by.username) == (
+        Decimal("520.00"),
+        "manual",
+        "intake_clerk",
+    )
+
+
+def test_sample_data_values_the_holdings_offline_in_usd_and_kzt():
+    load_sample_data()
+
+    snapshot = value_holdings(at=timezone.now())
+
+    assert snapshot.unpriced == []
+    assert snapshot.reserve_usd > 0
+    assert snapshot.reserve_kzt == sum(
+        line.value_kzt for line in snapshot.lines.all() if line.category != Category.CUSTODY_PENDING
+    )
+    assert snapshot.usd_kzt == Decimal("520.00")
+
+
+@pytest.mark.parametrize(
+    ("today", "day"),
+    [
+        ("2026-12-07", "2026-12-04"),  # Monday: Friday's rate applies from Monday
+        ("2026-12-08", "2026-12-07"),
+        ("2026-12-05", "2026-12-03"),  # Saturday: Friday's applies from Monday, Thursday's from Friday
+        ("2026-12-06", "2026-12-03"),
+    ],
+)
+def test_the_sample_rate_day_is_the_latest_working_day_whose_rate_is_in_force(today, day):
+    chosen = _rate_day(dt.date.fromisoformat(today))
+
+    assert chosen == dt.date.fromisoformat(day)
+    assert next_working_day(chosen) <= dt.date.fromisoformat(today)
+
+
 def test_load_sample_data_refuses_to_run_in_production(settings):
     settings.DJANGO_ENV = "production"
 
@@ -197,3 +255,24 @@ def test_verify_ledger_on_an_empty_ledger_passes():
     verify(out)
 
     assert "The ledger is consistent." in out.getvalue()
+
+
+def test_run_embedded_asks_at_start_for_a_valuation_that_prices_the_sample_data():
+    from reserve.management.commands.run_embedded import Command as RunEmbedded
+    from reserve.models import OutboxMessage, ValuationSnapshot
+    from reserve.tasks import refresh_valuation_task
+
+    load_sample_data()
+    before = timezone.now()
+
+    RunEmbedded()._ask_for_a_first_valuation()
+
+    message = OutboxMessage.objects.get()
+    assert message.task == "reserve.tasks.refresh_valuation_task"
+    assert message.kwargs["trigger"] == "start"
+    assert dt.datetime.fromisoformat(message.kwargs["at"]) >= before
+    # What the worker runs: the instant of the start, after the sample prices were entered.
+    snapshot = ValuationSnapshot.objects.get(pk=refresh_valuation_task(*message.args, **message.kwargs))
+    assert (snapshot.trigger, snapshot.unpriced) == ("start", [])
+    assert snapshot.reserve_usd == Decimal("2009375.00")  # 15.625 BTC x 95,000 + 150 ETH x 3,500
+    assert snapshot.reserve_kzt == Decimal("1044875000.00")  # x 520

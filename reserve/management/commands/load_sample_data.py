@@ -7,7 +7,9 @@ through ``full_clean()`` (addresses are validated and normalised like any clerk'
 entries are never written directly: the intake clerk makes approval requests (opening balances
 taken over from the 2025 register, a transfer), the sample approvers approve them, and the
 approval engine executes them through :func:`reserve.ledger.services.post_entry`. One transfer
-is left half-approved so that an approver's inbox has something in it.
+is left half-approved so that an approver's inbox has something in it. The clerk also enters a
+manual price of each asset and a manual USD/KZT official rate (through the pricing services), so
+that the offline demo values its holdings.
 """
 
 from __future__ import annotations
@@ -32,12 +34,17 @@ from reserve.models import (
     Asset,
     Category,
     Network,
+    OfficialRate,
+    PriceSource,
+    Quote,
     RequestStatus,
     Verdict,
     Wallet,
     WalletAddress,
     WalletKind,
 )
+from reserve.pricing.services import MANUAL, enter_manual_price, enter_official_rate
+from reserve.pricing.sources.nbk import next_working_day
 
 #: Password of every sample user; printed by ``run_embedded``. Embedded demo only.
 DEMO_PASSWORD = "reserve-demo-2025"
@@ -141,6 +148,15 @@ WALLETS = (
 # fmt: on
 
 REGISTER = "Taken over from the 2025 register"
+
+#: Manual prices of the sample assets in USD (exact decimal strings), entered by the clerk.
+SAMPLE_PRICES = {"BTC": "95000.00", "ETH": "3500.00", "USDT-TRC20": "1.0000"}
+SAMPLE_PRICE_NOTE = "Sample data: manual price"
+#: The manual official rate, KZT per USD, for the latest working day whose rate is in force today.
+SAMPLE_USD_KZT = "520.00"
+#: How long a manual price stays usable in the embedded demo (the source's default is 15 minutes,
+#: which would leave the holdings unpriced a quarter of an hour after the sample data is loaded).
+SAMPLE_MANUAL_MAX_AGE = 7 * 24 * 3600
 
 
 #: The clerk who makes the sample requests.
@@ -251,6 +267,7 @@ class Command(BaseCommand):
             self._authenticators()
             self._integration_client()
             self._requests()
+            self._prices()
         if self.created:
             summary = ", ".join(f"{n} {what}" for what, n in self.created.items())
             self.stdout.write(self.style.SUCCESS(f"Sample data loaded: created {summary}."))
@@ -368,6 +385,26 @@ class Command(BaseCommand):
                 )
                 self._count("authenticators", created)
 
+    def _prices(self) -> None:
+        """Manual prices of the sample assets and a manual USD/KZT official rate, entered by the
+        clerk through the pricing services (flagged manual, audited), so that the offline demo
+        values its holdings. The manual source's maximum age is raised to a week so that the
+        prices stay usable between demo runs; a clerk enters new ones after that."""
+        clerk = get_user_model().objects.get(username=MAKER)
+        manual = PriceSource.objects.get(code=MANUAL)
+        for symbol, price in SAMPLE_PRICES.items():
+            asset = Asset.objects.get(symbol=symbol)
+            if Quote.objects.filter(asset=asset, source=manual, note=SAMPLE_PRICE_NOTE).exists():
+                continue
+            if manual.max_age_seconds < SAMPLE_MANUAL_MAX_AGE:
+                manual.max_age_seconds = SAMPLE_MANUAL_MAX_AGE
+                manual.save(update_fields=["max_age_seconds"])
+            enter_manual_price(asset=asset, price=price, actor=clerk, note=SAMPLE_PRICE_NOTE)
+            self._count("manual prices", True)
+        if not OfficialRate.objects.filter(source=manual, currency="USD").exists():
+            enter_official_rate(currency="USD", rate=SAMPLE_USD_KZT, day=_rate_day(), actor=clerk)
+            self._count("official rates", True)
+
     def _requests(self) -> None:
         User = get_user_model()
         maker = User.objects.get(username=MAKER)
@@ -415,3 +452,13 @@ class Command(BaseCommand):
                 f"Sample request {key} is {request.status}: the approvers in this database "
                 "cannot meet its policy. Load the sample data into a fresh database."
             )
+
+
+def _rate_day(today: dt.date | None = None) -> dt.date:
+    """The latest working day before ``today`` (Almaty) whose rate applies from ``today`` or
+    earlier (a day's rate applies from the next working day)."""
+    today = today or timezone.localdate()
+    day = today - dt.timedelta(days=1)
+    while day.weekday() >= 5 or next_working_day(day) > today:
+        day -= dt.timedelta(days=1)
+    return day

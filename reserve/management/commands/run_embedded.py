@@ -5,6 +5,8 @@ Both run as child processes in their own sessions, so a Ctrl-C in the terminal r
 this supervisor, which then stops each child exactly once with SIGTERM (a second signal would
 turn Celery's warm shutdown into a cold one). On Linux the children are also told to receive
 SIGTERM if the supervisor dies without cleaning up. If either child exits, the other is stopped.
+At start it asks (through the outbox) for a valuation of the holdings as of that moment, which
+the worker makes as soon as it is up.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class Command(BaseCommand):
         children: dict[str, subprocess.Popen] = {}
         exited: tuple[str, int] | None = None
         try:
+            self._ask_for_a_first_valuation()
             children["celery worker + beat"] = self._spawn(self._celery_command())
             children["web server"] = self._spawn(
                 [
@@ -90,6 +93,28 @@ class Command(BaseCommand):
             name, code = exited
             raise CommandError(f"The {name} exited unexpectedly (exit code {code}); stopped the rest.")
         self.stdout.write("Stopped web server and Celery worker.")
+
+    def _ask_for_a_first_valuation(self) -> None:
+        """Value the holdings as of now, through the outbox: the worker does it as soon as it
+        starts instead of at beat's first 5-minute tick. The instant is now, not the slot: the
+        slot began before this start, so prices entered since (the sample data's) would not count.
+        """
+        from django.db import DatabaseError, transaction
+        from django.utils import timezone
+
+        from reserve.outbox import enqueue
+
+        at = timezone.now().isoformat()
+        try:
+            with transaction.atomic():
+                enqueue(
+                    "reserve.tasks.refresh_valuation_task",
+                    at=at,
+                    trigger="start",
+                    dedupe_key=f"valuation:start:{at}",
+                )
+        except DatabaseError as exc:
+            self.stderr.write(f"No valuation asked for at start ({exc}); run manage.py migrate first.")
 
     def _celery_command(self) -> list[str]:
         schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.contrib import admin
 
 import reserve.admin.base
-from reserve.admin import api_clients, approvals, custody, ledger, users
+from reserve.admin import api_clients, approvals, custody, ledger, users, valuations
 
 
 def test_the_toolkit_registers_nothing_and_leaves_the_site_as_it_is():
@@ -24,7 +24,14 @@ def test_the_toolkit_registers_nothing_and_leaves_the_site_as_it_is():
 
 
 def test_every_admin_of_the_reserve_is_registered_from_its_feature_module():
-    modules = {custody.__name__, ledger.__name__, approvals.__name__, users.__name__, api_clients.__name__}
+    modules = {
+        custody.__name__,
+        ledger.__name__,
+        approvals.__name__,
+        users.__name__,
+        api_clients.__name__,
+        valuations.__name__,
+    }
     reserve_admins = {
         type(model_admin).__module__
         for model, model_admin in admin.site._registry.items()

@@ -278,8 +278,16 @@ def test_holdings_as_of_a_past_date_leave_out_later_postings(api, january_and_fe
     assert response.json() == {
         "as_of": "2025-01-31T23:59:59.999999+05:00",
         "holdings": [
-            {"asset": "BTC", "category": "reserve:forfeited", "amount": "1.00000000", "decimals": 8}
+            {
+                "asset": "BTC",
+                "category": "reserve:forfeited",
+                "amount": "1.00000000",
+                "decimals": 8,
+                "value_usd": None,  # no valuation yet
+                "value_kzt": None,
+            }
         ],
+        "valued_at": None,
     }
 
 

@@ -130,14 +130,18 @@ class TestDefaultPolicies:
 
 class TestTheEnginesValuation:
     def test_without_a_valuer_the_value_is_unknown(self, asset):
-        assert with_valuation(MatchFacts(asset=asset, amount_units=10**8)).valuation is None
+        previous = register_valuer(None)
+        try:
+            assert with_valuation(MatchFacts(asset=asset, amount_units=10**8)).valuation is None
+        finally:
+            register_valuer(previous)
 
     def test_the_engine_replaces_a_kinds_own_value_by_the_valuers(self, asset):
-        register_valuer(lambda a, units, currency: (Decimal(units) / 10**8 * 60000, "test"))
+        previous = register_valuer(lambda a, units, currency: (Decimal(units) / 10**8 * 60000, "test"))
         try:
             facts = with_valuation(MatchFacts(asset=asset, amount_units=2 * 10**8, valuation=Decimal("1")))
         finally:
-            register_valuer(None)
+            register_valuer(previous)
         assert facts.valuation == Decimal("120000")
 
     def test_a_value_bounded_policy_governs_a_request_by_the_engines_value(
@@ -155,12 +159,12 @@ class TestTheEnginesValuation:
         PolicyTier.objects.create(
             policy=large, position=1, group=Group.objects.get(name="Board member"), required=3
         )
-        register_valuer(lambda a, units, currency: (Decimal(units) * 60000 / 10**8, "test"))
+        previous = register_valuer(lambda a, units, currency: (Decimal(units) * 60000 / 10**8, "test"))
         try:
             big = make_transfer(team, wallet, other_wallet, amount="2")
             small = make_transfer(team, wallet, other_wallet, amount="1")
         finally:
-            register_valuer(None)
+            register_valuer(previous)
         assert (big.policy.name, big.valuation) == ("Large transfers", Decimal("120000.00"))
         assert (small.policy.name, small.valuation) == ("Transfers", Decimal("60000.00"))
 

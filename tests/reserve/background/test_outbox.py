@@ -55,3 +55,14 @@ def test_the_same_work_asked_twice_is_enqueued_once():
 
     assert first.pk == second.pk
     assert OutboxMessage.objects.count() == 1
+
+
+def test_a_publish_is_one_try_that_waits_for_no_result_backend():
+    """retry=False alone is not enough: asking for a result makes Celery subscribe to the
+    result backend first, which retries for about 20 s when Redis is down."""
+    from reserve.tasks import ping
+
+    with mock.patch.object(ping, "apply_async") as apply_async, transaction.atomic():
+        outbox.enqueue("reserve.tasks.ping")
+
+    apply_async.assert_called_once_with(args=[], kwargs={}, retry=False, ignore_result=True)

@@ -1,7 +1,9 @@
 """Valuations: prices into the database, snapshots in USD and KZT, and the engine's valuer."""
 
 import datetime as dt
+import functools
 from decimal import Decimal
+from unittest import mock
 
 import httpx
 import pytest
@@ -25,8 +27,9 @@ from reserve.pricing.services import (
     rate_in_force,
     refresh_quotes,
 )
+from reserve.tasks import refresh_valuation_task
 from reserve.valuations.selectors import latest_snapshot, nav_history, snapshot_at
-from reserve.valuations.services import value_holdings, value_of_units
+from reserve.valuations.services import slot, value_holdings, value_of_units
 from tests.reserve.pricing.support import Recorder, recorded
 
 
@@ -202,3 +205,17 @@ def test_the_valuation_in_force_at_an_instant(asset, funded, clerk_user):
     assert latest_snapshot() == later
     assert snapshot_at(first.taken_at + dt.timedelta(minutes=1)) == first
     assert snapshot_at(first.taken_at - dt.timedelta(minutes=1)) is None
+
+
+def test_a_scheduled_refresh_values_its_slot_with_the_quotes_it_fetched(asset, funded):
+    PriceSource.objects.filter(code="coingecko").update(enabled=True)
+    answer = Recorder(
+        httpx.Response(200, content=recorded("coingecko_simple_price_bitcoin_usd_fixture.json"))
+    )
+    served = functools.partial(refresh_quotes, transports={"coingecko": answer.transport})
+    with mock.patch("reserve.pricing.services.refresh_quotes", served):
+        snapshot = ValuationSnapshot.objects.get(pk=refresh_valuation_task())
+
+    assert snapshot.taken_at == slot(snapshot.created_at)  # the slot it ran in
+    assert Quote.objects.get().fetched_at > snapshot.taken_at  # fetched after the slot began ...
+    assert SnapshotPrice.objects.get(snapshot=snapshot).price == Decimal("7984.89")  # ... and used
