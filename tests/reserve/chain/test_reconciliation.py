@@ -149,3 +149,20 @@ def test_offline_nothing_is_asked(asset, wallet):
     WalletAddressFactory(wallet=wallet, address="bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
 
     assert observe_wallets() == []
+
+
+def test_the_command_reconciles_on_demand_and_fails_while_a_difference_is_open(asset, wallet, funded, clerk):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    observe(wallet, asset, 5 * 10**8 + 1, clerk)
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 difference"):
+        call_command("reconcile_chain", "--no-observe", stdout=out)
+    assert "ledger 5.00000000" in out.getvalue() and "chain 5.00000001" in out.getvalue()
+
+    explain_difference(
+        difference=ReconciliationDifference.objects.get(), explanation="Dust sent by a stranger.", actor=clerk
+    )
+    call_command("reconcile_chain", "--no-observe", stdout=StringIO())
