@@ -113,6 +113,16 @@ class _Checked:
     extension: str
 
 
+def _kind_of(head: bytes) -> tuple[str, str]:
+    for magic, content_type, extension in ACCEPTED:
+        if head.startswith(magic):
+            return content_type, extension
+    raise _refuse(
+        _("Only PDF, PNG and JPEG documents are accepted (checked by the file's content, not its name)."),
+        "unsupported",
+    )
+
+
 def _receive(upload, *, directory: Path) -> _Checked:
     """Copy the upload into a temporary file in ``directory`` while checking it; on refusal the
     temporary file is removed and a ValidationError raised."""
@@ -126,6 +136,7 @@ def _receive(upload, *, directory: Path) -> _Checked:
         size = 0
         head = b""
         tail = b""
+        kind = None
         with handle:
             for chunk in _chunks(upload):
                 size += len(chunk)
@@ -134,8 +145,10 @@ def _receive(upload, *, directory: Path) -> _Checked:
                         _("The file is larger than the limit of %(limit)s bytes.") % {"limit": limit},
                         "too_large",
                     )
-                if len(head) < _HEAD:
+                if kind is None:
                     head += chunk[: _HEAD - len(head)]
+                    if len(head) >= _HEAD:
+                        kind = _kind_of(head)
                 window = tail + chunk
                 if any(signature in window for signature in FOREIGN_SIGNATURES):
                     raise _refuse(
@@ -152,13 +165,8 @@ def _receive(upload, *, directory: Path) -> _Checked:
             os.fsync(handle.fileno())
         if size == 0:
             raise _refuse(_("The file is empty."), "empty")
-        for magic, content_type, extension in ACCEPTED:
-            if head.startswith(magic):
-                return _Checked(path, digest.hexdigest(), size, content_type, extension)
-        raise _refuse(
-            _("Only PDF, PNG and JPEG documents are accepted (checked by the file's content, not its name)."),
-            "unsupported",
-        )
+        content_type, extension = kind or _kind_of(head)
+        return _Checked(path, digest.hexdigest(), size, content_type, extension)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
