@@ -28,9 +28,11 @@ def raw(sql, params):
     """Tampering from outside the application: the guards have to be lifted first."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE intake_custodyevent DISABLE TRIGGER USER")
-            cursor.execute(sql, params)
-            cursor.execute("ALTER TABLE intake_custodyevent ENABLE TRIGGER USER")
+            cursor.execute("SET session_replication_role = replica")
+            try:
+                cursor.execute(sql, params)
+            finally:
+                cursor.execute("SET session_replication_role = origin")
     else:
         with maintenance(), connection.cursor() as cursor:
             cursor.execute(sql, params)
