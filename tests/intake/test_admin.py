@@ -1,4 +1,3 @@
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -253,3 +252,19 @@ class TestDocumentView:
         client.force_login(root)
         page = client.get(reverse("admin:intake_courtdocument_change", args=[document.pk])).content.decode()
         assert reverse("intake:court-document", args=[document.pk]) in page
+
+
+def test_the_item_list_costs_the_same_queries_for_one_or_many_items(client, root, register):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    register(vout=0)
+    client.force_login(root)
+    url = reverse("admin:intake_seizeditem_changelist")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for vout in range(1, 6):
+        register(vout=vout)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(one)

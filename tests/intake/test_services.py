@@ -250,3 +250,11 @@ def test_two_clerks_registering_the_same_output_at_once_make_one_item(order, ass
     item = SeizedItem.objects.get(txid="cd" * 32)
     for exc in refusals:
         assert f"item #{item.pk}" in " ".join(exc.message_dict["txid"])
+
+
+def test_a_refusal_reads_in_the_clerks_language(register, eth_wallet):
+    from django.utils import translation
+
+    with translation.override("kk"), pytest.raises(ValidationError) as excinfo:
+        register(custody_wallet=eth_wallet)
+    assert "Сақтау әмиянының желісі қате" in refusal(excinfo, "custody_wallet")
