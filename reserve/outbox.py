@@ -74,7 +74,9 @@ def publish(message_id: int) -> bool:
                 published_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
             )
             return True
-    OutboxMessage.objects.filter(pk=message_id).update(attempts=F("attempts") + 1, last_error=repr(failure)[:2000])
+    OutboxMessage.objects.filter(pk=message_id).update(
+        attempts=F("attempts") + 1, last_error=repr(failure)[:2000]
+    )
     raise failure
 
 
