@@ -1,1 +1,416 @@
-"""Admin screens of this app arrive with its issue."""
+"""Intake clerks' screens: courts, cases with their parties, court orders with their items,
+seized items, court documents and the chain of custody.
+
+Every record is added through :mod:`intake.services`, so the admin keeps the same rules as
+every other entry point: the form runs the service in a savepoint that is rolled back to show
+its refusals next to the fields, and ``save_model`` runs it for real. Recorded rows are not
+edited here; an item's transitions arrive with the approval engine's request kinds.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from intake import services
+from intake.documents import check_upload, store_document
+from intake.models import Case, Court, CourtDocument, CourtOrder, CustodyEvent, Party, SeizedItem
+from intake.models.cases import PII_PERMISSION
+from reserve.admin.base import (
+    GuardedHistoryAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    admin_link,
+    pretty_json,
+)
+
+
+class ServiceForm(forms.ModelForm):
+    """A model form whose save is a service call. ``run(actor=..., dry_run=...)`` calls it."""
+
+    actor = None
+
+    def run(self, *, actor, dry_run: bool):
+        raise NotImplementedError
+
+    def _post_clean(self):
+        # The service validates (and builds) the row; the model's own validation would judge
+        # raw input such as "0.5" BTC before the service parses it.
+        pass
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            with transaction.atomic():
+                self.run(actor=self.actor, dry_run=True)
+                transaction.set_rollback(True)
+        except ValidationError as exc:
+            self.add_service_error(exc)
+        return cleaned
+
+    def add_service_error(self, exc: ValidationError) -> None:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, exc)
+
+
+class ServiceAdmin(GuardedHistoryAdmin):
+    """Adds through ``form.run``; an existing row is shown read-only."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return super().get_readonly_fields(request, obj)
+        return [*self.get_fields(request, obj), *super().get_readonly_fields(request, obj)]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        created = form.run(actor=request.user, dry_run=False)
+        obj.__dict__.update(created.__dict__)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _pick(cleaned: dict, *names: str) -> dict:
+    return {name: cleaned.get(name) for name in names}
+
+
+# Courts and cases
+
+
+class CourtForm(ServiceForm):
+    class Meta:
+        model = Court
+        fields = ["name", "region", "code"]
+
+    def run(self, *, actor, dry_run):
+        return services.register_court(actor=actor, **_pick(self.cleaned_data, "name", "region", "code"))
+
+
+@admin.register(Court)
+class CourtAdmin(ServiceAdmin):
+    form = CourtForm
+    fields = ["name", "region", "code"]
+    list_display = ["name", "region", "code"]
+    search_fields = ["name", "code", "region"]
+
+
+def can_see_pii(request) -> bool:
+    return request.user.has_perm(PII_PERMISSION)
+
+
+class PartyInline(ReadOnlyInline):
+    """The parties recorded; names and identity documents only for users allowed to see them."""
+
+    model = Party
+    verbose_name_plural = _("parties")
+
+    def get_fields(self, request, obj=None):
+        return ["role", *Party.PII_FIELDS] if can_see_pii(request) else ["role"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("intake.view_party")
+
+
+class NewPartyForm(forms.ModelForm):
+    class Meta:
+        model = Party
+        fields = ["role", "name", "identity_document_number"]
+
+    def _post_clean(self):
+        pass
+
+
+class NewPartyInline(admin.TabularInline):
+    """Adding parties (through :func:`intake.services.add_party`); only users who may see
+    personal data enter it."""
+
+    model = Party
+    form = NewPartyForm
+    fields = ["role", "name", "identity_document_number"]
+    extra = 1
+    can_delete = False
+    verbose_name = _("new party")
+    verbose_name_plural = _("add parties")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return can_see_pii(request) and request.user.has_perm("intake.add_party")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_add_permission(request, obj)
+
+
+class CaseForm(ServiceForm):
+    class Meta:
+        model = Case
+        fields = ["court", "number", "investigating_authority", "opened_on"]
+
+    def run(self, *, actor, dry_run):
+        return services.open_case(
+            actor=actor, **_pick(self.cleaned_data, "court", "number", "investigating_authority", "opened_on")
+        )
+
+
+@admin.register(Case)
+class CaseAdmin(ServiceAdmin):
+    form = CaseForm
+    fields = ["court", "number", "investigating_authority", "opened_on"]
+    inlines = [PartyInline, NewPartyInline]
+    list_display = ["number", "court", "investigating_authority", "opened_on"]
+    list_filter = ["court"]
+    list_select_related = ["court"]
+    search_fields = ["number", "investigating_authority"]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Party:
+            return super().save_formset(request, form, formset, change)
+        for party_form in formset.forms:
+            if not party_form.has_changed() or party_form.instance.pk is not None:
+                continue
+            services.add_party(
+                case=form.instance,
+                actor=request.user,
+                **_pick(party_form.cleaned_data, "role", "name", "identity_document_number"),
+            )
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+# Court orders and items
+
+
+def _formatted(item: SeizedItem, field: str) -> str:
+    return item.asset.format(getattr(item, field))
+
+
+class ItemInline(ReadOnlyInline):
+    model = SeizedItem
+    fields = ["item", "asset", "claimed", "state", "txid", "vout", "custody_wallet"]
+    readonly_fields = fields
+
+    @admin.display(description=_("item"))
+    def item(self, obj):
+        return admin_link(obj)
+
+    @admin.display(description=_("claimed amount"))
+    def claimed(self, obj):
+        return _formatted(obj, "claimed_amount")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("asset", "custody_wallet")
+
+
+ORDER_FIELDS = [
+    "case",
+    "kind",
+    "number",
+    "issued_on",
+    "in_force_on",
+    "appeal_deadline",
+    "appeal_lodged",
+    "court_reference",
+]
+ITEM_FIELDS = [
+    "order",
+    "asset",
+    "claimed_amount",
+    "source_kind",
+    "source_address",
+    "exchange_account",
+    "txid",
+    "vout",
+    "custody_wallet",
+    "restriction",
+]
+
+
+class CourtOrderForm(ServiceForm):
+    document_file = forms.FileField(
+        label=_("signed document"), required=False, help_text=_("PDF, PNG or JPEG; checked by its content.")
+    )
+
+    class Meta:
+        model = CourtOrder
+        fields = ORDER_FIELDS
+
+    def clean_document_file(self):
+        upload = self.cleaned_data.get("document_file")
+        if upload:
+            try:
+                check_upload(upload)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict.get("document", exc.messages))
+        return upload
+
+    def run(self, *, actor, dry_run):
+        upload = self.cleaned_data.get("document_file")
+        document = None
+        if upload and not dry_run:
+            document = store_document(upload=upload, actor=actor)
+        return services.record_order(
+            actor=actor, document=document, **_pick(self.cleaned_data, *ORDER_FIELDS)
+        )
+
+
+@admin.register(CourtOrder)
+class CourtOrderAdmin(ServiceAdmin):
+    form = CourtOrderForm
+    inlines = [ItemInline]
+    list_display = ["number", "kind", "case", "issued_on", "in_force_on", "appeal_deadline", "appeal_lodged"]
+    list_filter = ["kind", "case__court", "appeal_lodged"]
+    list_select_related = ["case"]
+    search_fields = ["number", "case__number", "court_reference"]
+    readonly_fields = ["document_link", "recorded_by"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [*ORDER_FIELDS, "document_file"]
+        return [*ORDER_FIELDS, "document_link", "recorded_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return self.get_fields(request, obj)
+
+    @admin.display(description=_("signed document"))
+    def document_link(self, obj):
+        return document_link(obj.document)
+
+
+def document_link(document: CourtDocument | None) -> str:
+    """A link to the serving view (which checks the hash); the record's admin page otherwise."""
+    if document is None:
+        return "—"
+    try:
+        url = reverse("intake:court-document", args=[document.pk])
+    except NoReverseMatch:
+        return admin_link(document)
+    return format_html('<a href="{}">{}</a>', url, document.stored_name)
+
+
+class SeizedItemForm(ServiceForm):
+    claimed_amount = forms.CharField(
+        label=_("claimed amount"), help_text=_("In the asset's units, for example 0.5 (BTC).")
+    )
+
+    class Meta:
+        model = SeizedItem
+        fields = ITEM_FIELDS
+
+    def run(self, *, actor, dry_run):
+        values = _pick(self.cleaned_data, *ITEM_FIELDS)
+        for text in ("source_address", "exchange_account", "txid", "restriction"):
+            values[text] = values[text] or ""
+        return services.register_item(actor=actor, **values)
+
+
+class CustodyEventInline(ReadOnlyInline):
+    model = CustodyEvent
+    fields = ["sequence", "at", "actor", "action", "evidence", "hash"]
+    readonly_fields = fields
+
+
+@admin.register(SeizedItem)
+class SeizedItemAdmin(ServiceAdmin):
+    form = SeizedItemForm
+    inlines = [CustodyEventInline]
+    list_display = [
+        "__str__",
+        "case_number",
+        "state",
+        "asset",
+        "claimed",
+        "received",
+        "txid",
+        "custody_wallet",
+    ]
+    list_filter = ["state", ("order__case__court", admin.RelatedOnlyFieldListFilter), "asset"]
+    list_select_related = ["order__case", "asset", "custody_wallet"]
+    search_fields = ["order__case__number", "source_address", "txid", "exchange_account"]
+    readonly_fields = ["network", "received", "state", "discrepancy_explanation", "registered_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ITEM_FIELDS
+        shown = [name if name != "claimed_amount" else "claimed" for name in ITEM_FIELDS]
+        return [*shown, *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    @admin.display(description=_("case"), ordering="order__case__number")
+    def case_number(self, obj):
+        return obj.order.case.number
+
+    @admin.display(description=_("claimed amount"))
+    def claimed(self, obj):
+        return _formatted(obj, "claimed_amount")
+
+    @admin.display(description=_("received amount"))
+    def received(self, obj):
+        return _formatted(obj, "received_amount") if obj.received_amount is not None else "—"
+
+
+# Evidence (read-only)
+
+
+@admin.register(CourtDocument)
+class CourtDocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    fields = [
+        "stored_name",
+        "sha256",
+        "size",
+        "content_type",
+        "original_name",
+        "uploaded_at",
+        "uploaded_by",
+        "link",
+    ]
+    readonly_fields = fields
+    list_display = ["stored_name", "content_type", "size", "uploaded_at", "uploaded_by"]
+    search_fields = ["sha256", "original_name"]
+    list_select_related = ["uploaded_by"]
+
+    @admin.display(description=_("open"))
+    def link(self, obj):
+        try:
+            url = reverse("intake:court-document", args=[obj.pk])
+        except NoReverseMatch:
+            return _("The document view is not wired into the site's URLs.")
+        return format_html('<a href="{}">{}</a>', url, _("Open (the SHA-256 is checked first)"))
+
+
+@admin.register(CustodyEvent)
+class CustodyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    fields = ["item", "sequence", "at", "actor", "action", "details", "evidence", "previous_hash", "hash"]
+    readonly_fields = fields
+    list_display = ["item", "sequence", "action", "at", "actor"]
+    list_filter = ["action"]
+    list_select_related = ["item", "actor"]
+    search_fields = ["item__txid", "hash"]
+
+    @admin.display(description=_("details"))
+    def details(self, obj):
+        return pretty_json(obj.data)

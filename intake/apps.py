@@ -1,6 +1,18 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IntakeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "intake"
+    verbose_name = _("Seizure intake")
+
+    def ready(self) -> None:
+        from reserve import roles
+
+        # Parties' names and identity documents: intake clerks record them; a "view" grant
+        # (auditors, officers) does not include them.
+        roles.NAMED_ONLY_PERMISSIONS.add(("intake", "view_party_pii"))
+        pii = ("intake", "view_party_pii")
+        if pii not in roles.ROLE_PERMISSIONS[roles.INTAKE_CLERK]:
+            roles.ROLE_PERMISSIONS[roles.INTAKE_CLERK].append(pii)

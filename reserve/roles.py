@@ -67,6 +67,11 @@ ROLE_PERMISSIONS[TREASURY_OFFICER] += [
 ROLE_PERMISSIONS[CUSTODY_OFFICER] += [("reserve", "change_reconciliationdifference")]
 
 
+# Permissions that a prefix grant ("view") never includes: personal data is granted by its full
+# codename only. Apps add theirs in ``ready()`` (intake: ``view_party_pii``).
+NAMED_ONLY_PERMISSIONS: set[tuple[str, str]] = set()
+
+
 def ensure_roles(using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
     """Create the role groups and give them exactly their permissions (idempotent)."""
     Group = apps.get_model("auth", "Group")
@@ -77,7 +82,8 @@ def ensure_roles(using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
         for app_label, code in grants:
             qs = Permission.objects.using(using).filter(content_type__app_label=app_label)
             if code in {"view", "add", "change", "delete"}:
-                qs = qs.filter(codename__startswith=f"{code}_")
+                named_only = [name for app, name in NAMED_ONLY_PERMISSIONS if app == app_label]
+                qs = qs.filter(codename__startswith=f"{code}_").exclude(codename__in=named_only)
             else:
                 qs = qs.filter(codename=code)
             wanted.update(qs.values_list("id", flat=True))

@@ -169,6 +169,12 @@ TIME_ZONE = "Asia/Almaty"
 USE_I18N = True
 USE_TZ = True
 
+# Uploaded files: court documents live under MEDIA_ROOT/court-documents, named by their
+# SHA-256 (intake.documents), and are served only through a view that re-checks the hash.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+INTAKE_DOCUMENT_DIR = Path(env("INTAKE_DOCUMENT_DIR", str(MEDIA_ROOT / "court-documents")))
+INTAKE_DOCUMENT_MAX_BYTES = env_int("INTAKE_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

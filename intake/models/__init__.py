@@ -1,0 +1,21 @@
+"""Intake's data, one module per feature: the court side (courts, cases, parties, orders),
+the evidence (court documents), the seized items and their chain of custody."""
+
+from intake.models.cases import Case, Court, CourtOrder, OrderKind, Party, PartyRole
+from intake.models.custody import CustodyEvent
+from intake.models.documents import CourtDocument
+from intake.models.items import ItemState, SeizedItem, SourceKind
+
+__all__ = [
+    "Case",
+    "Court",
+    "CourtDocument",
+    "CourtOrder",
+    "CustodyEvent",
+    "ItemState",
+    "OrderKind",
+    "Party",
+    "PartyRole",
+    "SeizedItem",
+    "SourceKind",
+]

@@ -1,0 +1,317 @@
+"""Every write of intake's records: courts, cases, parties, court orders and seized items.
+
+Keyword-only, one transaction each, the audit event (and for items the first link of the chain
+of custody) written in it. Every refusal is a translated ``ValidationError`` naming its field.
+The transitions of an item (transfer pending, in custody, forfeited, released, cancelled) go
+through the approval engine and are not here yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from intake.custody_chain import append_event
+from intake.models import (
+    Case,
+    Court,
+    CourtDocument,
+    CourtOrder,
+    OrderKind,
+    Party,
+    PartyRole,
+    SeizedItem,
+    SourceKind,
+)
+from reserve.addresses import AddressError, normalize_address
+from reserve.amounts import AmountError, parse_amount
+from reserve.audit import record_event
+from reserve.models import Asset, Network, Wallet
+
+_BITCOIN_TXID = re.compile(r"[0-9a-fA-F]{64}")
+_ETHEREUM_TXID = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+def _refuse(field: str, message: str, code: str = "invalid") -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+def _saved(instance, *, actor) -> None:
+    instance._history_user = actor if actor is not None and actor.is_authenticated else None
+    instance.save()
+
+
+def _required(field: str, value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise _refuse(field, _("This field is required."), "required")
+    return value
+
+
+@transaction.atomic
+def register_court(*, name: str, region: str, code: str, actor) -> Court:
+    name, region, code = _required("name", name), _required("region", region), _required("code", code)
+    if Court.objects.filter(code=code).exists():
+        raise _refuse(
+            "code", _("A court with code %(code)s is already registered.") % {"code": code}, "duplicate"
+        )
+    court = Court(name=name, region=region, code=code)
+    court.full_clean()
+    _saved(court, actor=actor)
+    record_event(action="intake.court.registered", actor=actor, subject=court, data={"code": code})
+    return court
+
+
+@transaction.atomic
+def open_case(*, court: Court, number: str, investigating_authority: str, opened_on: dt.date, actor) -> Case:
+    number = _required("number", number)
+    investigating_authority = _required("investigating_authority", investigating_authority)
+    if opened_on is None:
+        raise _refuse("opened_on", _("This field is required."), "required")
+    if Case.objects.filter(court=court, number=number).exists():
+        raise _refuse(
+            "number",
+            _("Case %(number)s is already registered at %(court)s.")
+            % {"number": number, "court": court.name},
+            "duplicate",
+        )
+    case = Case(
+        court=court, number=number, investigating_authority=investigating_authority, opened_on=opened_on
+    )
+    _saved(case, actor=actor)
+    record_event(
+        action="intake.case.opened", actor=actor, subject=case, data={"court": court.code, "number": number}
+    )
+    return case
+
+
+@transaction.atomic
+def add_party(*, case: Case, role: str, name: str, identity_document_number: str = "", actor) -> Party:
+    if role not in PartyRole.values:
+        raise _refuse("role", _("Choose the party's role: suspect, lawful owner or victim."))
+    party = Party(
+        case=case,
+        role=role,
+        name=_required("name", name),
+        identity_document_number=identity_document_number.strip(),
+    )
+    _saved(party, actor=actor)
+    # Personal data stays out of the audit journal, which every auditor reads.
+    record_event(
+        action="intake.party.added", actor=actor, subject=party, data={"case": case.pk, "role": role}
+    )
+    return party
+
+
+@transaction.atomic
+def record_order(
+    *,
+    case: Case,
+    kind: str,
+    number: str,
+    issued_on: dt.date,
+    in_force_on: dt.date | None = None,
+    appeal_deadline: dt.date | None = None,
+    appeal_lodged: bool = False,
+    court_reference: str = "",
+    document: CourtDocument | None = None,
+    actor,
+) -> CourtOrder:
+    if kind not in OrderKind.values:
+        raise _refuse("kind", _("Choose the kind of court order."))
+    number = _required("number", number)
+    if issued_on is None:
+        raise _refuse("issued_on", _("This field is required."), "required")
+    if in_force_on is not None and in_force_on < issued_on:
+        raise _refuse(
+            "in_force_on", _("An order cannot enter into legal force before it is issued."), "before_issued"
+        )
+    if appeal_deadline is not None and appeal_deadline < issued_on:
+        raise _refuse(
+            "appeal_deadline", _("The appeal deadline cannot be before the order is issued."), "before_issued"
+        )
+    if in_force_on is not None and appeal_deadline is not None and in_force_on < appeal_deadline:
+        raise _refuse(
+            "in_force_on",
+            _(
+                "A verdict enters into legal force when its appeal term has expired, not before the appeal deadline."
+            ),
+            "before_appeal_deadline",
+        )
+    court_reference = (court_reference or "").strip()
+    if court_reference and CourtOrder.objects.filter(court_reference=court_reference).exists():
+        raise _refuse(
+            "court_reference",
+            _("An order with the court's reference %(reference)s is already recorded.")
+            % {"reference": court_reference},
+            "duplicate",
+        )
+    order = CourtOrder(
+        case=case,
+        kind=kind,
+        number=number,
+        issued_on=issued_on,
+        in_force_on=in_force_on,
+        appeal_deadline=appeal_deadline,
+        appeal_lodged=appeal_lodged,
+        court_reference=court_reference,
+        document=document,
+        recorded_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    _saved(order, actor=actor)
+    record_event(
+        action="intake.order.recorded",
+        actor=actor,
+        subject=order,
+        data={
+            "case": case.pk,
+            "kind": kind,
+            "number": number,
+            "issued_on": issued_on.isoformat(),
+            "in_force_on": in_force_on.isoformat() if in_force_on else None,
+            "appeal_deadline": appeal_deadline.isoformat() if appeal_deadline else None,
+            "appeal_lodged": appeal_lodged,
+            "court_reference": court_reference,
+            "document": document.sha256 if document else None,
+        },
+    )
+    return order
+
+
+def normalize_txid(network: str, txid: str) -> str:
+    """The canonical (lower-case) transaction id, or a refusal naming the expected form."""
+    txid = txid or ""
+    if network == Network.ETHEREUM:
+        if not _ETHEREUM_TXID.fullmatch(txid):
+            raise _refuse("txid", _("An Ethereum transaction id is 0x followed by 64 hexadecimal digits."))
+        return txid.lower()
+    if not _BITCOIN_TXID.fullmatch(txid):
+        raise _refuse("txid", _("A transaction id on this network is 64 hexadecimal digits."))
+    return txid.lower()
+
+
+def _duplicate_output(*, network: str, txid: str, vout: int) -> ValidationError:
+    existing = (
+        SeizedItem.objects.select_related("order__case")
+        .filter(network=network, txid=txid, vout=vout)
+        .only("pk", "order__case__number")
+        .first()
+    )
+    if existing is None:
+        message = _("Output %(vout)s of transaction %(txid)s is already registered.") % {
+            "vout": vout,
+            "txid": txid,
+        }
+    else:
+        message = _(
+            "Output %(vout)s of transaction %(txid)s is already registered as item #%(item)s in case %(case)s."
+        ) % {"vout": vout, "txid": txid, "item": existing.pk, "case": existing.order.case.number}
+    return _refuse("txid", message, "duplicate_output")
+
+
+@transaction.atomic
+def register_item(
+    *,
+    order: CourtOrder,
+    asset: Asset,
+    claimed_amount: object,
+    source_kind: str,
+    custody_wallet: Wallet,
+    source_address: str = "",
+    exchange_account: str = "",
+    txid: str = "",
+    vout: int | None = None,
+    restriction: str = "",
+    actor,
+) -> SeizedItem:
+    """Register coins seized under ``order``; the claimed amount is text in the asset's units
+    ("0.5"). The transaction output is registered once in the whole system."""
+    if order is None:
+        raise _refuse("order", _("A seized item is registered under a court order."), "required")
+    if not asset.is_active:
+        raise _refuse("asset", _("Asset %(symbol)s is deactivated.") % {"symbol": asset.symbol}, "inactive")
+    try:
+        units = parse_amount(claimed_amount, asset.decimals)
+    except AmountError as exc:
+        raise _refuse("claimed_amount", str(exc))
+    if custody_wallet.network != asset.network:
+        raise _refuse(
+            "custody_wallet",
+            _(
+                "Wrong network for the custody wallet: %(wallet)s is on %(wallet_network)s, %(asset)s on %(asset_network)s."
+            )
+            % {
+                "wallet": custody_wallet.code,
+                "wallet_network": custody_wallet.get_network_display(),
+                "asset": asset.symbol,
+                "asset_network": asset.get_network_display(),
+            },
+            "wrong_network",
+        )
+    if not custody_wallet.is_active:
+        raise _refuse(
+            "custody_wallet", _("Wallet %(code)s is deactivated.") % {"code": custody_wallet.code}, "inactive"
+        )
+    if source_kind == SourceKind.ADDRESS:
+        try:
+            source_address = normalize_address(asset.network, source_address or "")
+        except AddressError as exc:
+            raise _refuse("source_address", str(exc))
+        exchange_account = ""
+        if not txid:
+            raise _refuse(
+                "txid", _("Coins taken from an address are identified by their transaction id."), "required"
+            )
+    elif source_kind == SourceKind.EXCHANGE_ACCOUNT:
+        exchange_account = _required("exchange_account", exchange_account)
+        source_address = ""
+    else:
+        raise _refuse("source_kind", _("Choose the source: an address or an exchange account."))
+    if txid:
+        txid = normalize_txid(asset.network, txid)
+        if vout is None or isinstance(vout, bool) or not isinstance(vout, int) or vout < 0:
+            raise _refuse("vout", _("Give the output index of the transaction (0 or more)."), "required")
+        if SeizedItem.objects.filter(network=asset.network, txid=txid, vout=vout).exists():
+            raise _duplicate_output(network=asset.network, txid=txid, vout=vout)
+    else:
+        txid, vout = "", None
+    item = SeizedItem(
+        order=order,
+        asset=asset,
+        claimed_amount=units,
+        source_kind=source_kind,
+        source_address=source_address,
+        exchange_account=exchange_account.strip(),
+        txid=txid,
+        vout=vout,
+        custody_wallet=custody_wallet,
+        restriction=(restriction or "").strip(),
+    )
+    try:
+        with transaction.atomic():
+            _saved(item, actor=actor)
+    except IntegrityError:
+        # Two clerks registering the same output at once: the database constraint decided.
+        if txid:
+            raise _duplicate_output(network=asset.network, txid=txid, vout=vout)
+        raise
+    details = {
+        "order": order.pk,
+        "case": order.case.number,
+        "asset": asset.symbol,
+        "claimed_amount": asset.format(units),
+        "source_kind": source_kind,
+        "source_address": source_address,
+        "exchange_account": item.exchange_account,
+        "txid": txid,
+        "vout": vout,
+        "custody_wallet": custody_wallet.code,
+        "restriction": item.restriction,
+    }
+    record_event(action="intake.item.registered", actor=actor, subject=item, data=details)
+    append_event(item=item, action="intake.item.registered", actor=actor, data=details)
+    return item

@@ -1,0 +1,72 @@
+import datetime as dt
+
+import pytest
+
+from intake import services
+from intake.models import OrderKind, SourceKind
+from tests.support.factories import UserFactory, WalletFactory, random_address
+
+
+@pytest.fixture(autouse=True)
+def document_store(settings, tmp_path):
+    """Every test stores court documents in its own empty folder."""
+    folder = tmp_path / "court-documents"
+    settings.INTAKE_DOCUMENT_DIR = folder
+    return folder
+
+
+@pytest.fixture
+def root(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def court(clerk):
+    return services.register_court(
+        name="Specialized Interdistrict Court", region="Astana", code="astana-sic", actor=clerk
+    )
+
+
+@pytest.fixture
+def case(court, clerk):
+    return services.open_case(
+        court=court,
+        number="2-15/2026",
+        investigating_authority="Anti-Corruption Agency",
+        opened_on=dt.date(2026, 1, 10),
+        actor=clerk,
+    )
+
+
+@pytest.fixture
+def order(case, clerk):
+    return services.record_order(
+        case=case, kind=OrderKind.ARREST, number="A-1", issued_on=dt.date(2026, 1, 12), actor=clerk
+    )
+
+
+@pytest.fixture
+def register(order, asset, wallet, clerk):
+    """Register a seized bitcoin output (defaults: 0.5 BTC, output 0 of a fixed txid)."""
+
+    def run(**overrides):
+        values = {
+            "order": order,
+            "asset": asset,
+            "claimed_amount": "0.5",
+            "source_kind": SourceKind.ADDRESS,
+            "source_address": random_address("bitcoin"),
+            "txid": "ab" * 32,
+            "vout": 0,
+            "custody_wallet": wallet,
+            "actor": clerk,
+        }
+        values.update(overrides)
+        return services.register_item(**values)
+
+    return run
+
+
+@pytest.fixture
+def eth_wallet(db):
+    return WalletFactory(code="eth-cold", name="ETH cold", network="ethereum")
