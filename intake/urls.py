@@ -1,5 +1,5 @@
-"""Intake's screens outside the admin. Not yet included by the site's ``reserve/urls.py``,
-which names each app's URLs itself: add ``path("intake/", include("intake.urls"))`` there."""
+"""Intake's screens outside the admin, included by the site (``reserve/urls.py``) under
+``/intake/``."""
 
 from django.urls import path
 

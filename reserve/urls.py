@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", workflow_views.login_view, name="login"),
     path("accounts/logout/", workflow_views.logout_view, name="logout"),
+    path("intake/", include("intake.urls")),
     path("", include("reserve.workflow.urls")),
     # Last, after every app's API routes: any other path under /api/v1/ answers 404 with the
     # API's error body instead of Django's HTML page.

@@ -220,7 +220,6 @@ def test_an_order_with_a_renamed_executable_is_refused_and_nothing_stored(
     assert not document_store.exists() or list(document_store.iterdir()) == []
 
 
-@pytest.mark.urls("tests.intake.urls")
 class TestDocumentView:
     def test_it_serves_a_verified_document(self, client, auditor, clerk):
         document = store_document(upload=PDF, name="v.pdf", actor=clerk)
