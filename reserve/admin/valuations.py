@@ -10,11 +10,13 @@ amounts with the asset's decimals, times in the fund's time zone.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -322,6 +324,17 @@ class OfficialRateAdmin(ServiceFormAdminMixin, InsertOnlyAdmin):
 # Valuations
 
 
+def _local(iso: str | None) -> str:
+    """A stored ISO time shown in Asia/Almaty, like every other time on the screens."""
+    if not iso:
+        return "—"
+    try:
+        moment = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def _quote_lines(quotes: list[dict]) -> str:
     if not quotes:
         return "—"
@@ -335,9 +348,9 @@ def _quote_lines(quotes: list[dict]) -> str:
                     q.get("source", "?"),
                     q.get("price", "?"),
                     _("market time"),
-                    q.get("market_time") or "—",
+                    _local(q.get("market_time")),
                     _("fetched at"),
-                    q.get("fetched_at") or "—",
+                    _local(q.get("fetched_at")),
                     format_html(" · <strong>{}</strong>", _("manual")) if q.get("manual") else "",
                     format_html(" · {}: {}", _("rejected"), q["reason"]) if q.get("reason") else "",
                 )

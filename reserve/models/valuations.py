@@ -202,6 +202,9 @@ class SnapshotPrice(ImmutableModel):
         verbose_name_plural = _("snapshot prices")
         constraints = [models.UniqueConstraint(fields=["snapshot", "asset"], name="snapshot_price_once")]
 
+    def __str__(self) -> str:
+        return f"{self.asset_id and self.asset.symbol}: {self.price if self.price is not None else '—'} USD"
+
 
 class SnapshotLine(ImmutableModel):
     """Units of an asset in one wallet and legal category at the instant, and their value."""
@@ -218,3 +221,6 @@ class SnapshotLine(ImmutableModel):
         ordering = ["snapshot_id", "asset_id", "wallet_id", "category"]
         verbose_name = _("snapshot line")
         verbose_name_plural = _("snapshot lines")
+
+    def __str__(self) -> str:
+        return f"{self.asset.symbol} {self.wallet.code} {self.category}"
