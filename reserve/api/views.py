@@ -6,6 +6,7 @@ Views are thin: the selectors in :mod:`reserve.ledger.selectors` do the reading,
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -231,8 +232,16 @@ class HoldingsApi(ReadApi, APIView):
     def get(self, request: Request) -> Response:
         params = HoldingsInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        as_of = params.validated_data.get("as_of") or timezone.now()
-        latest = latest_prices()
+        requested = params.validated_data.get("as_of")
+        as_of = requested or timezone.now()
+        moment = None  # now: the latest valuation
+        if isinstance(requested, dt.datetime):
+            moment = requested
+        elif requested is not None:  # a date: the end of that Almaty day
+            moment = timezone.make_aware(
+                dt.datetime.combine(requested, dt.time.max), timezone.get_current_timezone()
+            )
+        latest = latest_prices(moment)
         holdings = [
             ValuedHolding(
                 holding,

@@ -77,8 +77,10 @@ class LatestPrices:
         return self.prices.get(asset.pk)
 
 
-def latest_prices() -> LatestPrices:
-    snapshot = latest_snapshot()
+def latest_prices(at: dt.datetime | None = None) -> LatestPrices:
+    """The prices of the latest snapshot, or of the one in force at ``at`` (holdings of a past
+    date are valued at the prices of then, not of today)."""
+    snapshot = latest_snapshot() if at is None else snapshot_at(at)
     if snapshot is None:
         return LatestPrices(snapshot=None, prices={}, usd_kzt=None)
     prices = dict(snapshot.prices.values_list("asset_id", "price"))

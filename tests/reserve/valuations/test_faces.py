@@ -157,6 +157,15 @@ def test_holdings_carry_their_values_from_the_latest_valuation(reader, snapshot)
     assert body["valued_at"] is not None
 
 
+def test_holdings_of_a_past_date_are_valued_at_the_prices_of_then(reader, snapshot):
+    before = timezone.localtime(snapshot.taken_at).date() - dt.timedelta(days=1)
+
+    body = reader.get("/api/v1/holdings/", {"as_of": before.isoformat()}).json()
+
+    assert body["valued_at"] is None  # no valuation existed yet: not today's prices
+    assert all(h["value_usd"] is None for h in body["holdings"])
+
+
 def test_holdings_without_a_valuation_have_null_values(reader, funded):
     [holding] = reader.get("/api/v1/holdings/").json()["holdings"]
 
