@@ -32,6 +32,7 @@ from reserve.models import (
     SnapshotPrice,
     ValuationSnapshot,
 )
+from reserve.pricing import median
 from reserve.pricing.services import Priced, prices_at, rate_in_force
 
 CENT = Decimal("0.01")
@@ -220,19 +221,26 @@ def value_units(
 
 def value_of_units(asset: Asset, units: int, currency: str) -> tuple[Decimal, str] | None:
     """The engine's valuer (registered in ``ReserveConfig.ready``): ``units`` of ``asset`` at the
-    latest snapshot's price, to the cent, and the source named; None when no snapshot priced it."""
+    latest snapshot's market price, to the cent, and the source named; None when no snapshot
+    priced it from a market source.
+
+    Only market quotes count here: a price a clerk typed in must not choose which approvers a
+    request needs (it could pick the smaller quorum). With only manual prices the value is
+    unknown, and a value-bounded policy treats it as unbounded: the strictest tier applies."""
     if currency != "USD":
         return None
-    price = (
+    for price in (
         SnapshotPrice.objects.filter(asset=asset, price__isnull=False)
         .select_related("snapshot")
-        .order_by("-snapshot__taken_at")
-        .first()
-    )
-    if price is None:
-        return None
-    sources = ", ".join(sorted({q["source"] for q in price.quotes})) or "?"
-    when = timezone.localtime(price.snapshot.taken_at).strftime("%Y-%m-%d %H:%M")
-    return to_cent(
-        usd_value(units, asset.decimals, price.price)
-    ), f"snapshot {when}, {price.price} USD ({sources})"
+        .order_by("-snapshot__taken_at")[:1]
+    ):
+        market = [q for q in price.quotes if not q.get("manual")]
+        if not market:
+            return None
+        unit_price = median.median(Decimal(q["price"]) for q in market)
+        sources = ", ".join(sorted({q["source"] for q in market}))
+        when = timezone.localtime(price.snapshot.taken_at).strftime("%Y-%m-%d %H:%M")
+        return to_cent(
+            usd_value(units, asset.decimals, unit_price)
+        ), f"snapshot {when}, {unit_price} USD ({sources})"
+    return None

@@ -185,16 +185,28 @@ def test_a_rate_published_on_friday_applies_from_monday(clerk_user):
     assert rate_in_force("USD", monday_noon).rate_per_unit == Decimal("510")
 
 
-def test_the_engine_values_a_request_at_the_latest_snapshot_price(asset, funded, clerk_user):
+def test_the_engine_values_a_request_at_the_latest_snapshot_price(asset, funded):
     assert with_valuation(MatchFacts(asset=asset, amount_units=10**8)).valuation is None
-    quote = enter_manual_price(asset=asset, price="70000", actor=clerk_user, note="Page")
-    value_holdings(at=at_instant(quote.fetched_at))
+    now = timezone.now()
+    add_quote(asset, "kraken", "70000", now)
+    add_quote(asset, "coingecko", "70100", now)
+    value_holdings(at=now + dt.timedelta(seconds=1))
 
     facts = with_valuation(MatchFacts(asset=asset, amount_units=25 * 10**7))
 
-    assert facts.valuation == Decimal("175000.00")  # 2.5 BTC
-    assert "70000" in facts.valuation_source and "manual" in facts.valuation_source
+    assert facts.valuation == Decimal("175125.00")  # 2.5 BTC at the median, 70050
+    assert "70050" in facts.valuation_source and "coingecko, kraken" in facts.valuation_source
     assert value_of_units(asset, 1, "KZT") is None
+
+
+def test_a_clerks_manual_price_never_chooses_the_approvers(asset, funded, clerk_user):
+    """A typed-in price could pick the smaller quorum: the engine counts only market quotes, so
+    with manual prices alone the value is unknown and the strictest tier applies."""
+    quote = enter_manual_price(asset=asset, price="0.01", actor=clerk_user, note="Page")
+    snapshot = value_holdings(at=at_instant(quote.fetched_at))
+
+    assert SnapshotPrice.objects.get(snapshot=snapshot).price == Decimal("0.01")  # the snapshot uses it
+    assert with_valuation(MatchFacts(asset=asset, amount_units=5 * 10**8)).valuation is None
 
 
 def test_the_valuation_in_force_at_an_instant(asset, funded, clerk_user):
