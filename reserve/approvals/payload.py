@@ -141,8 +141,12 @@ def ensure_active(*, asset: Asset, wallets: Iterable[Wallet]) -> None:
         raise ApprovalError(
             _("Asset %(symbol)s has been deactivated.") % {"symbol": asset.symbol}, code="deactivated"
         )
-    for each in wallets:
-        if not Wallet.objects.filter(pk=each.pk, is_active=True).exists():
+    wallets = list(wallets)
+    inactive = set(
+        Wallet.objects.filter(pk__in=[w.pk for w in wallets], is_active=False).values_list("pk", flat=True)
+    )
+    for each in wallets:  # one query for every wallet; the first inactive one in order is named
+        if each.pk in inactive:
             raise ApprovalError(
                 _("Wallet %(code)s has been deactivated.") % {"code": each.code}, code="deactivated"
             )

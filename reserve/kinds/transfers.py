@@ -69,10 +69,13 @@ class TransferKind(RequestKind):
 
     def parse(self, payload: dict) -> TransferAction:
         asset = Asset.objects.get(symbol=payload["asset"])
+        wallets = Wallet.objects.in_bulk([payload["from_wallet"], payload["to_wallet"]], field_name="code")
+        if payload["from_wallet"] not in wallets or payload["to_wallet"] not in wallets:
+            raise Wallet.DoesNotExist(f"no wallet {payload['from_wallet']} or {payload['to_wallet']}")
         return TransferAction(
             asset=asset,
-            source=Wallet.objects.get(code=payload["from_wallet"]),
-            destination=Wallet.objects.get(code=payload["to_wallet"]),
+            source=wallets[payload["from_wallet"]],
+            destination=wallets[payload["to_wallet"]],
             category=payload["category"],
             units=asset.parse(payload["amount"]),
             fee=parse_amount(payload["fee"], asset.decimals, allow_zero=True),
