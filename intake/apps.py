@@ -16,3 +16,11 @@ class IntakeConfig(AppConfig):
         pii = ("intake", "view_party_pii")
         if pii not in roles.ROLE_PERMISSIONS[roles.INTAKE_CLERK]:
             roles.ROLE_PERMISSIONS[roles.INTAKE_CLERK].append(pii)
+
+        from intake import transitions
+        from reserve.approvals.policies import register_default_policy
+        from reserve.approvals.registry import register_kind
+
+        register_kind(transitions.TakeIntoCustodyKind())
+        for policy in transitions.DEFAULT_POLICIES:
+            register_default_policy(policy)

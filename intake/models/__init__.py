@@ -2,12 +2,13 @@
 the evidence (court documents), the seized items and their chain of custody."""
 
 from intake.models.cases import Case, Court, CourtOrder, OrderKind, Party, PartyRole
-from intake.models.custody import CustodyEvent
+from intake.models.custody import ChainCheck, CustodyEvent
 from intake.models.documents import CourtDocument
 from intake.models.items import ItemState, SeizedItem, SourceKind
 
 __all__ = [
     "Case",
+    "ChainCheck",
     "Court",
     "CourtDocument",
     "CourtOrder",

@@ -3,6 +3,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from reserve.amounts import AmountField
 from reserve.models import ImmutableModel
 
 
@@ -39,3 +40,35 @@ class CustodyEvent(ImmutableModel):
 
     def __str__(self) -> str:
         return f"{self.item_id}/{self.sequence} {self.action}"
+
+
+class ChainCheck(ImmutableModel):
+    """What the chain source answered about a seized item's transaction when a custody intake
+    was requested: the facts the approvers decide on and the execution re-checks (no chain
+    I/O ever happens inside the deciding transaction). Never changed."""
+
+    item = models.ForeignKey(
+        "intake.SeizedItem", on_delete=models.PROTECT, related_name="chain_checks", verbose_name=_("item")
+    )
+    txid = models.CharField(_("transaction id"), max_length=100)
+    addresses = models.JSONField(_("custody addresses checked"), default=list)
+    paid_units = AmountField(_("amount paid to the custody wallet"))
+    confirmations = models.PositiveIntegerField(_("confirmations"))
+    source = models.CharField(_("chain source"), max_length=40)
+    observed_at = models.DateTimeField(_("observed at"))
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked by"),
+    )
+
+    class Meta:
+        ordering = ["-observed_at", "-id"]
+        verbose_name = _("on-chain check")
+        verbose_name_plural = _("on-chain checks")
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.txid[:12]}… {self.confirmations}"
