@@ -35,6 +35,9 @@ from reserve.models import Asset, Network, Wallet
 _BITCOIN_TXID = re.compile(r"[0-9a-fA-F]{64}")
 _ETHEREUM_TXID = re.compile(r"0x[0-9a-fA-F]{64}")
 
+#: A restriction code (e.g. ``no_sale``); lots keep it in a 32-character field.
+RESTRICTION_CODE = re.compile(r"[a-z0-9_]{1,32}")
+
 
 def _refuse(field: str, message: str, code: str = "invalid") -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
@@ -279,6 +282,16 @@ def register_item(
             raise _duplicate_output(network=asset.network, txid=txid, vout=vout)
     else:
         txid, vout = "", None
+    restriction = (restriction or "").strip()
+    if restriction and not RESTRICTION_CODE.fullmatch(restriction):
+        # It travels with the units into every lot (at most 32 characters there), for life.
+        raise _refuse(
+            "restriction",
+            _(
+                "A restriction is a code of at most 32 lower-case letters, digits and underscores, such as no_sale."
+            ),
+            "invalid",
+        )
     item = SeizedItem(
         order=order,
         asset=asset,
@@ -289,7 +302,7 @@ def register_item(
         txid=txid,
         vout=vout,
         custody_wallet=custody_wallet,
-        restriction=(restriction or "").strip(),
+        restriction=restriction,
     )
     try:
         with transaction.atomic():

@@ -45,7 +45,7 @@ class SeizedItem(models.Model):
     )
     received_amount = AmountField(_("received amount"), null=True, blank=True)
     restriction = models.CharField(
-        _("restriction"), max_length=40, blank=True, help_text=_('For example "no_sale"; kept for life.')
+        _("restriction"), max_length=32, blank=True, help_text=_('For example "no_sale"; kept for life.')
     )
     state = models.CharField(
         _("state"), max_length=20, choices=ItemState.choices, default=ItemState.REGISTERED, db_index=True

@@ -258,3 +258,12 @@ def test_a_refusal_reads_in_the_clerks_language(register, eth_wallet):
     with translation.override("kk"), pytest.raises(ValidationError) as excinfo:
         register(custody_wallet=eth_wallet)
     assert "Сақтау әмиянының желісі қате" in refusal(excinfo, "custody_wallet")
+
+
+def test_a_restriction_is_a_short_code_that_the_lots_can_keep(register):
+    assert register(restriction="no_sale").restriction == "no_sale"
+    for bad in ("No Sale", "x" * 33, "no-sale"):
+        with pytest.raises(ValidationError) as refused:
+            register(restriction=bad, vout=1)
+        assert "restriction" in refused.value.message_dict
+    assert SeizedItem.objects.count() == 1
