@@ -179,10 +179,19 @@ class CaseAdmin(ServiceAdmin):
     form = CaseForm
     fields = ["court", "number", "investigating_authority", "opened_on"]
     inlines = [PartyInline, NewPartyInline]
-    list_display = ["number", "court", "investigating_authority", "opened_on"]
+    list_display = ["number", "court", "investigating_authority", "opened_on", "dossier_link"]
     list_filter = ["court"]
     list_select_related = ["court"]
     search_fields = ["number", "investigating_authority"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return [*fields, "dossier_link"] if obj is not None else fields
+
+    @admin.display(description=_("case page"))
+    def dossier_link(self, obj: Case) -> str:
+        url = reverse("intake:case", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Orders, custody and ledger of every item"))
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Party:

@@ -9,4 +9,5 @@ app_name = "intake"
 
 urlpatterns = [
     path("documents/<int:pk>/", views.court_document, name="court-document"),
+    path("cases/<int:pk>/", views.case_detail, name="case"),
 ]
