@@ -105,8 +105,17 @@ class EvidenceItem:
     details: str = ""
 
 
+def is_safe_evidence_url(url: str) -> bool:
+    """Evidence links to http(s) pages or to a page of this site ("/intake/documents/7/"),
+    never to a script, a data URL or another host by a protocol-relative "//" address."""
+    if url.startswith(("https://", "http://")):
+        return True
+    return url.startswith("/") and not url.startswith(("//", "/\\"))
+
+
 def _evidence(items) -> list[EvidenceItem]:
-    """Evidence is free JSON from the kind that made the request; links only for http(s)."""
+    """Evidence is free JSON from the kind that made the request; links only for http(s) and
+    this site's own paths."""
     shown = []
     for item in items or []:
         if isinstance(item, dict):
@@ -120,7 +129,7 @@ def _evidence(items) -> list[EvidenceItem]:
             label, url, details = str(item), "", ""
             if label.startswith(("https://", "http://")):
                 url = label
-        if not url.startswith(("https://", "http://")):
+        if not is_safe_evidence_url(url):
             url = ""
         shown.append(EvidenceItem(label=label, url=url, details=details))
     return shown

@@ -587,3 +587,22 @@ def test_an_approval_stops_counting_once_its_approver_leaves_the_group(team, tra
     decide_via_page(third, transfer)
     transfer.refresh_from_db()
     assert transfer.status == "executed"
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://intranet.example/memo/12", True),
+        ("/intake/documents/7/", True),
+        ("//evil.example/x", False),
+        ("/\\evil.example/x", False),
+        ("javascript:alert(1)", False),
+        ("data:text/html,hi", False),
+        ("intake/documents/7/", False),
+    ],
+)
+def test_evidence_links_only_to_web_pages_and_this_site(url, linked):
+    from reserve.workflow.views import _evidence
+
+    [shown] = _evidence([{"label": "Evidence", "url": url}])
+    assert (shown.url == url) is linked
