@@ -4,7 +4,7 @@ address and (FPPS) the expected output less the pool fee, compared to the satosh
 Pure functions over plain values (no database): the caller passes the report's days, the parsed
 statement lines (:mod:`mining.pools.statements`), the receipts observed at the payout address
 (:class:`reserve.chain.base.Receipt`, from a chain source's ``address_receipts`` or entered by a
-clerk with their txids) and, for FPPS, the expected output per day (from the expected-output
+clerk with their txids: :mod:`mining.pools.receipts`) and, for FPPS, the expected output per day (from the expected-output
 selector, as numbers). The result is a list of :class:`Mismatch`, each with both figures; an
 empty list means everything agrees. Nothing is adjusted or netted away.
 
@@ -181,11 +181,11 @@ def reconcile_payouts(
 
     pending = [r for r in receipts if is_pending(r)]
     found += [_pending(r) for r in pending]
-    pending_txids = {r.txid for r in pending}
+    pending_txids = {r.txid.lower() for r in pending}
     counted: dict[str, list[Receipt]] = defaultdict(list)
     for receipt in receipts:
         if not is_pending(receipt):
-            counted[receipt.txid].append(receipt)
+            counted[receipt.txid.lower()].append(receipt)
 
     found += _match_by_txid(lines, counted, pending_txids, differs)
     found += _match_by_period(lines, counted, settlement_days, differs)
