@@ -30,7 +30,8 @@ Formats:
   calendar date (1607529600000 is 2020-12-10) and a ``time`` that is not 00:00 UTC+8 is refused.
   A site reporting by Almaty (UTC+5) or UTC days differs from the pool's day by those hours. The API gives the amount after the pool fee only, so
   ``gross_sats`` and ``fee_sats`` are ``None`` (unknown), never guessed. ``row`` is the entry's
-  position in ``accountProfits`` counted from 1.
+  position in ``accountProfits`` counted from 1. The API pages (``pageIndex``, ``pageSize`` at
+  most 200, ``totalNum``): parse every page and join the lines.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from reserve.amounts import AmountError, parse_amount
+from reserve.amounts import AmountError, check_units, parse_amount
 
 BTC_DECIMALS = 8
 _TXID = re.compile(r"[0-9a-fA-F]{64}")
@@ -120,12 +121,14 @@ def btc_to_sats(value: Any) -> int:
             raise AmountError(_("Amount must be a finite number."))
         if value < 0:
             raise AmountError(_("Amount must not be negative."))
-        scaled = value.scaleb(BTC_DECIMALS)
+        with localcontext() as context:
+            context.prec = 200  # far above any amount: the scaling itself never rounds
+            scaled = value.scaleb(BTC_DECIMALS)
         if scaled != scaled.to_integral_value():
             raise AmountError(
                 _("%(amount)s BTC is not a whole number of satoshi (at most 8 decimals).") % {"amount": value}
             )
-        return int(scaled)
+        return check_units(int(scaled))
     return parse_amount(value, BTC_DECIMALS, allow_zero=True)
 
 
@@ -300,9 +303,16 @@ def _binance_line(row: int, entry: Any, errors: list[RowError]) -> PoolStatement
         net_sats=net,
         payout_txid=None,
         source="binance",
-        kind=BINANCE_TYPES.get(entry.get("type"), str(entry.get("type"))),
-        status=BINANCE_STATUSES.get(entry.get("status"), str(entry.get("status"))),
+        kind=_label(BINANCE_TYPES, entry.get("type")),
+        status=_label(BINANCE_STATUSES, entry.get("status")),
     )
+
+
+def _label(labels: dict[int, str], code: Any) -> str:
+    """The documented name of a code, or the code as given (a code added after the docs)."""
+    if isinstance(code, int) and not isinstance(code, bool) and code in labels:
+        return labels[code]
+    return "" if code is None else str(code)[:40]
 
 
 def _refuse_constant(name: str):

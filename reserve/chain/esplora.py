@@ -8,7 +8,8 @@ Receipts at an address over a period (:meth:`EsploraSource.address_receipts`):
 ``/address/{a}/txs`` answers the address's mempool transactions (up to 50) and then its newest
 confirmed ones (a page of 25), newest first; ``/address/{a}/txs/chain/{last_seen_txid}`` the next
 page of confirmed ones after ``last_seen_txid``. Pages are read until one is shorter than a full
-page or ends before ``since`` (no older page is asked for). Every output paying the address is one
+page or ends a day before ``since`` (block times are not strictly in height order); no older
+page is asked for. Every output paying the address is one
 receipt; ``vin[0].is_coinbase`` marks a coinbase (a solo-mined block reward).
 
 Not found: Esplora answers an unknown or invalid txid/address with 400 or 404 and a short text
@@ -55,6 +56,10 @@ NOT_FOUND_STATUSES = frozenset({400, 404})
 #: Confirmed transactions per page of ``/address/{a}/txs`` and ``.../txs/chain/{txid}``
 #: (electrs' ``CHAIN_TXS_PER_PAGE``; blockstream.info and mempool.space answer 25).
 CHAIN_PAGE_SIZE = 25
+#: Block times are not in height order (a block may carry an earlier time than its parent's, within
+#: the median-time-past rule; in practice by at most a couple of hours): paging stops only when a
+#: page's oldest block is this far before ``since``.
+BLOCK_TIME_SLACK = dt.timedelta(hours=24)
 #: Pages read at most for one call (25 000 transactions): beyond it, ask for a shorter period.
 MAX_PAGES = 1000
 
@@ -169,7 +174,9 @@ class EsploraSource:
                     Receipt(txid, vout, value, confirmations, height, block_time, coinbase)
                     for vout, value in paid
                 )
-            if confirmed_on_page < CHAIN_PAGE_SIZE or (since is not None and oldest_time < since):
+            if confirmed_on_page < CHAIN_PAGE_SIZE or (
+                since is not None and oldest_time < since - BLOCK_TIME_SLACK
+            ):
                 break
             if last_txid in seen_cursors:
                 raise malformed(f"address txs: the page after {last_txid} was answered again")

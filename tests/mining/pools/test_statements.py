@@ -100,6 +100,11 @@ def test_btc_to_sats_refuses_fractions_of_a_satoshi_and_floats():
         btc_to_sats(Decimal("0.000000015"))
     with pytest.raises(AmountError):
         btc_to_sats(0.1)
+    # 30 significant digits: the scaling must not round the fraction away (default precision 28).
+    with pytest.raises(AmountError):
+        btc_to_sats(Decimal("12345678901234567890.1234567891"))
+    with pytest.raises(AmountError):
+        btc_to_sats(Decimal("1E+80"))
     with pytest.raises(AmountError):
         btc_to_sats(Decimal("-0.1"))
 

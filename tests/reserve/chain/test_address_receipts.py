@@ -28,7 +28,7 @@ TXID = "87f4cf756eef9979f0fb6a03db2ab2e0fd46060cf97714a990623093fe227a87"
 COINBASE_TXID = "c0" * 32
 BLOCK = 1444250
 BLOCK_TIME = dt.datetime(2018, 11, 20, 16, 31, tzinfo=dt.UTC)
-COINBASE_TIME = dt.datetime(2018, 11, 19, 10, 0, tzinfo=dt.UTC)
+COINBASE_TIME = dt.datetime(2018, 11, 18, 10, 0, tzinfo=dt.UTC)
 
 
 def real_tx() -> dict:
@@ -129,7 +129,7 @@ def test_the_period_filters_by_block_time_and_no_page_older_than_since_is_asked(
     since = dt.datetime(2018, 11, 20, tzinfo=dt.UTC)
     receipts = source.address_receipts(ADDRESS, since=since, until=since + dt.timedelta(days=1))
     assert [r.txid for r in receipts] == [TXID]
-    # The second page ended before `since`: no third page was asked for.
+    # The second page ended more than a day before `since`: no third page was asked for.
     assert f"/address/{ADDRESS}/txs/chain/{COINBASE_TXID}" not in paths(recorder)
     assert source.address_receipts(ADDRESS, since=since, until=BLOCK_TIME) == []
 
@@ -190,3 +190,17 @@ def test_bitcoin_core_and_ethereum_cannot_list_address_history_and_say_so_withou
         with pytest.raises(NotSupported, match="no address index"):
             source.address_receipts(ADDRESS)
         assert issubclass(NotSupported, NotImplementedError)
+
+
+def test_paging_goes_on_past_since_by_a_day_of_slack_for_out_of_order_block_times(monkeypatch):
+    late = coinbase_tx(block_time=dt.datetime(2018, 11, 19, 23, 0, tzinfo=dt.UTC))
+    pages = {
+        f"/address/{ADDRESS}/txs": [real_tx()],
+        f"/address/{ADDRESS}/txs/chain/{TXID}": [late],
+        f"/address/{ADDRESS}/txs/chain/{COINBASE_TXID}": [],
+    }
+    recorder = serve(pages)
+    since = dt.datetime(2018, 11, 20, tzinfo=dt.UTC)
+    receipts = esplora(recorder, page_size=1, monkeypatch=monkeypatch).address_receipts(ADDRESS, since=since)
+    assert [r.txid for r in receipts] == [TXID]  # the late block is before `since`: not a receipt
+    assert paths(recorder)[-1] == f"/address/{ADDRESS}/txs/chain/{COINBASE_TXID}"  # but one more page read
