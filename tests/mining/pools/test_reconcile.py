@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +17,7 @@ from mining.pools.reconcile import (
     fpps_payout,
     reconcile_payouts,
 )
-from mining.pools.statements import PoolStatementLine
+from mining.pools.statements import PoolStatementLine, parse_binance_earnings
 from reserve.chain.base import Receipt
 
 NOV1, NOV2, NOV3, NOV4 = (dt.date(2026, 11, d) for d in (1, 2, 3, 4))
@@ -287,3 +288,18 @@ def matching_books(draw):
 def test_a_statement_matching_the_receipts_exactly_produces_no_mismatch(books):
     reported, lines, receipts, fpps = books
     assert reconcile_payouts(reported=reported, statement=lines, receipts=receipts, fpps=fpps) == []
+
+
+def test_the_documented_binance_example_reconciles_against_its_own_figures_and_flags_one_satoshi():
+    body = (Path(__file__).parent / "recorded" / "binance_pool_earnings_list_docs_example.json").read_bytes()
+    lines = parse_binance_earnings(body).lines  # the sub-satoshi entry is refused, two remain
+    reported = [ReportedDay(dt.date(2020, 12, 9), 2_905_916), ReportedDay(dt.date(2020, 12, 10), 85_426_469)]
+    paid = [receipt(OTHER, 2_905_916 + 85_426_469, dt.date(2020, 12, 11))]
+    assert reconcile_payouts(reported=reported, statement=lines, receipts=paid) == []
+    short = [receipt(OTHER, 2_905_916 + 85_426_468, dt.date(2020, 12, 11))]
+    [mismatch] = reconcile_payouts(reported=reported, statement=lines, receipts=short)
+    assert (mismatch.kind, mismatch.expected_figure, mismatch.actual_figure) == (
+        MismatchKind.POOL_VS_RECEIPTS,
+        88_332_385,
+        88_332_384,
+    )
