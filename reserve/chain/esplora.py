@@ -186,8 +186,11 @@ class EsploraSource:
             raise SourceError(
                 Failure.HTTP_ERROR, f"address txs: more than {MAX_PAGES} pages; ask for a shorter period"
             )
-        receipts.sort(key=lambda r: (r.block_height is None, r.block_height or 0, r.txid, r.vout))
-        return receipts
+        # A transaction listed twice (a page boundary crossed while paging) is one receipt.
+        unique = {(r.txid, r.vout): r for r in receipts}
+        return sorted(
+            unique.values(), key=lambda r: (r.block_height is None, r.block_height or 0, r.txid, r.vout)
+        )
 
     def transaction(self, txid: str) -> Transaction:
         body = need_dict(self._get_json(f"/tx/{check_txid(txid)}"), "tx")

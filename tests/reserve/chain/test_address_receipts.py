@@ -204,3 +204,12 @@ def test_paging_goes_on_past_since_by_a_day_of_slack_for_out_of_order_block_time
     receipts = esplora(recorder, page_size=1, monkeypatch=monkeypatch).address_receipts(ADDRESS, since=since)
     assert [r.txid for r in receipts] == [TXID]  # the late block is before `since`: not a receipt
     assert paths(recorder)[-1] == f"/address/{ADDRESS}/txs/chain/{COINBASE_TXID}"  # but one more page read
+
+
+def test_a_transaction_listed_on_two_pages_is_one_receipt(monkeypatch):
+    pages = {
+        f"/address/{ADDRESS}/txs": [real_tx(), coinbase_tx()],
+        f"/address/{ADDRESS}/txs/chain/{COINBASE_TXID}": [coinbase_tx()],
+    }
+    receipts = esplora(serve(pages), page_size=2, monkeypatch=monkeypatch).address_receipts(ADDRESS)
+    assert [r.txid for r in receipts] == [COINBASE_TXID, TXID]
