@@ -6,8 +6,10 @@ node printed it.
 
 Not found: an unknown transaction or address raises ``SourceError(Failure.UNKNOWN_ASSET)``
 (the shared failure class meaning "the provider does not know it"); no separate class.
-A method a network cannot answer (UTXOs on Ethereum, difficulty from a plain Esplora API)
-raises :class:`NotImplementedError` with the reason.
+A method a network or a source cannot answer (UTXOs on Ethereum, difficulty from a plain Esplora
+API, address history from Bitcoin Core) raises :class:`NotSupported` (a
+:class:`NotImplementedError`) with the reason. It is not a :class:`SourceError`: asking again
+later cannot help, so it is a configuration fact, not a source's health.
 """
 
 from __future__ import annotations
@@ -75,6 +77,26 @@ class Transaction:
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """One output paid to an address: ``units`` in smallest units; ``confirmations`` 0 and
+    ``block_height``/``block_time`` ``None`` while unconfirmed; ``coinbase`` when the paying
+    transaction is a block's coinbase (spendable only after 100 confirmations, so a mined
+    receipt counts only from then)."""
+
+    txid: str
+    vout: int
+    units: int
+    confirmations: int
+    block_height: int | None
+    block_time: dt.datetime | None
+    coinbase: bool = False
+
+
+class NotSupported(NotImplementedError):
+    """This source cannot answer this question at all (not a transient failure)."""
+
+
+@dataclass(frozen=True)
 class Tip:
     """The best block; ``difficulty`` where the source knows it (``None`` otherwise)."""
 
@@ -94,6 +116,10 @@ class ChainSource(Protocol):
 
     def address_utxos(self, address: str) -> list[Utxo]: ...
 
+    def address_receipts(
+        self, address: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[Receipt]: ...
+
     def transaction(self, txid: str) -> Transaction: ...
 
     def confirmations(self, txid: str) -> int: ...
@@ -101,6 +127,16 @@ class ChainSource(Protocol):
     def tip(self) -> Tip: ...
 
     def difficulty(self) -> Decimal: ...
+
+
+def in_period(block_time: dt.datetime | None, since: dt.datetime | None, until: dt.datetime | None) -> bool:
+    """Whether a receipt belongs to ``[since, until)`` by its block time. An unconfirmed receipt
+    (no block time) always belongs: it is pending, and is shown rather than silently dropped."""
+    if block_time is None:
+        return True
+    if since is not None and block_time < since:
+        return False
+    return until is None or block_time < until
 
 
 def check_network(network: str) -> str:

@@ -6,6 +6,9 @@ auth when ``auth`` is given, e.g. the ``rpcauth`` user). Methods used:
 * ``getblockchaininfo`` (tip: ``blocks`` and ``difficulty``), ``getdifficulty``;
 * ``getrawtransaction <txid> true`` (needs ``-txindex`` for a transaction that is neither in the
   mempool nor the wallet's) and ``getblockheader <blockhash>`` for the block height;
+* no address history: Core keeps no address index, and a wallet (``listreceivedbyaddress``)
+  would have to hold the address first, so :meth:`address_receipts` raises
+  :class:`~reserve.chain.base.NotSupported` (use an Esplora source, or a clerk's entries);
 * ``scantxoutset start ["addr(<address>)"]`` for an address's balance and UTXOs: Core keeps no
   address index, so it scans the UTXO set (tens of seconds on mainnet; give ``limits`` a long
   read timeout; one scan at a time per node). The UTXO set holds confirmed coins only, so
@@ -26,6 +29,7 @@ message; 401 (wrong credentials) ``HTTP_ERROR``.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -34,6 +38,8 @@ import httpx
 
 from reserve.chain.base import (
     AddressBalance,
+    NotSupported,
+    Receipt,
     Tip,
     Transaction,
     TxOutput,
@@ -125,6 +131,14 @@ class BitcoinCoreSource:
 
     def address_utxos(self, address: str) -> list[Utxo]:
         return self._scan(address)[0]
+
+    def address_receipts(
+        self, address: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[Receipt]:
+        raise NotSupported(
+            "Bitcoin Core keeps no address index: it cannot list what an address received without "
+            "a wallet watching it; use an Esplora source or enter the receipts with their txids"
+        )
 
     def _scan(self, address: str) -> tuple[list[Utxo], int]:
         result = need_dict(

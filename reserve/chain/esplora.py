@@ -4,6 +4,14 @@ Endpoints used: ``/address/{a}`` (balance: ``funded_txo_sum − spent_txo_sum`` 
 and of ``mempool_stats``), ``/address/{a}/utxo``, ``/tx/{txid}``, ``/tx/{txid}/status`` and
 ``/blocks/tip/height`` (a plain-text integer). Values are satoshi integers in the answers.
 
+Receipts at an address over a period (:meth:`EsploraSource.address_receipts`):
+``/address/{a}/txs`` answers the address's mempool transactions (up to 50) and then its newest
+confirmed ones (a page of 25), newest first; ``/address/{a}/txs/chain/{last_seen_txid}`` the next
+page of confirmed ones after ``last_seen_txid``. Pages are read until one is shorter than a full
+page or ends a day before ``since`` (block times are not strictly in height order); no older
+page is asked for. Every output paying the address is one
+receipt; ``vin[0].is_coinbase`` marks a coinbase (a solo-mined block reward).
+
 Not found: Esplora answers an unknown or invalid txid/address with 400 or 404 and a short text
 body ("Transaction not found", "Invalid Bitcoin address"); both are ``Failure.UNKNOWN_ASSET``
 with the body in the detail. Any other non-success status is ``HTTP_ERROR``.
@@ -15,6 +23,7 @@ offline epoch table).
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -22,6 +31,7 @@ import httpx
 
 from reserve.chain.base import (
     AddressBalance,
+    Receipt,
     Tip,
     Transaction,
     TxOutput,
@@ -32,15 +42,26 @@ from reserve.chain.base import (
     check_txid,
     confirmations_of,
     from_unix,
+    in_period,
     malformed,
     need_dict,
     need_int,
     need_list,
     need_str,
+    same_address,
 )
 from reserve.external.http import DEFAULT_LIMITS, Failure, Http, Limits, SourceError, decode_json
 
 NOT_FOUND_STATUSES = frozenset({400, 404})
+#: Confirmed transactions per page of ``/address/{a}/txs`` and ``.../txs/chain/{txid}``
+#: (electrs' ``CHAIN_TXS_PER_PAGE``; blockstream.info and mempool.space answer 25).
+CHAIN_PAGE_SIZE = 25
+#: Block times are not in height order (a block may carry an earlier time than its parent's, within
+#: the median-time-past rule; in practice by at most a couple of hours): paging stops only when a
+#: page's oldest block is this far before ``since``.
+BLOCK_TIME_SLACK = dt.timedelta(hours=24)
+#: Pages read at most for one call (25 000 transactions): beyond it, ask for a shorter period.
+MAX_PAGES = 1000
 
 
 class EsploraSource:
@@ -114,6 +135,63 @@ class EsploraSource:
             )
         return utxos
 
+    def address_receipts(
+        self, address: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[Receipt]:
+        """Every output paid to ``address`` by a transaction in a block of ``[since, until)``
+        (block time, UTC), plus the unconfirmed ones (pending, 0 confirmations), oldest first."""
+        check_address(address)
+        path = f"/address/{address}/txs"
+        tip_height: int | None = None
+        receipts: list[Receipt] = []
+        seen_cursors: set[str] = set()
+        for _page in range(MAX_PAGES):
+            body = need_list(self._get_json(path), "address txs")
+            confirmed_on_page = 0
+            last_txid = None
+            oldest_time = None
+            for i, tx in enumerate(body):
+                tx = need_dict(tx, f"txs[{i}]")
+                txid = answered_txid(tx.get("txid"), f"txs[{i}].txid")
+                status = need_dict(tx.get("status"), f"txs[{i}].status")
+                height = _height(status, f"txs[{i}].status")
+                block_time = None
+                if height is not None:
+                    confirmed_on_page += 1
+                    last_txid = txid
+                    block_time = from_unix(status.get("block_time"), f"txs[{i}].status.block_time")
+                    oldest_time = block_time
+                if not in_period(block_time, since, until):
+                    continue
+                paid = _outputs_to(tx, address, i)
+                if not paid:
+                    continue
+                if height is not None and tip_height is None:
+                    tip_height = self.tip().height
+                confirmations = 0 if height is None else confirmations_of(height, tip_height)
+                coinbase = _is_coinbase(tx, i)
+                receipts.extend(
+                    Receipt(txid, vout, value, confirmations, height, block_time, coinbase)
+                    for vout, value in paid
+                )
+            if confirmed_on_page < CHAIN_PAGE_SIZE or (
+                since is not None and oldest_time < since - BLOCK_TIME_SLACK
+            ):
+                break
+            if last_txid in seen_cursors:
+                raise malformed(f"address txs: the page after {last_txid} was answered again")
+            seen_cursors.add(last_txid)
+            path = f"/address/{address}/txs/chain/{last_txid}"
+        else:
+            raise SourceError(
+                Failure.HTTP_ERROR, f"address txs: more than {MAX_PAGES} pages; ask for a shorter period"
+            )
+        # A transaction listed twice (a page boundary crossed while paging) is one receipt.
+        unique = {(r.txid, r.vout): r for r in receipts}
+        return sorted(
+            unique.values(), key=lambda r: (r.block_height is None, r.block_height or 0, r.txid, r.vout)
+        )
+
     def transaction(self, txid: str) -> Transaction:
         body = need_dict(self._get_json(f"/tx/{check_txid(txid)}"), "tx")
         if body.get("txid") != txid:
@@ -157,6 +235,27 @@ class EsploraSource:
             "Esplora: the adapter reads no difficulty from an Esplora API; use Bitcoin Core "
             "(getdifficulty) or the offline epoch table"
         )
+
+
+def _outputs_to(tx: dict, address: str, i: int) -> list[tuple[int, int]]:
+    """``(vout, value)`` of each output of ``tx`` paying ``address``."""
+    paid = []
+    for n, vout in enumerate(need_list(tx.get("vout"), f"txs[{i}].vout")):
+        vout = need_dict(vout, f"txs[{i}].vout[{n}]")
+        to = vout.get("scriptpubkey_address")
+        if to is not None and same_address(need_str(to, f"txs[{i}].vout[{n}].scriptpubkey_address"), address):
+            paid.append((n, need_int(vout.get("value"), f"txs[{i}].vout[{n}].value")))
+    return paid
+
+
+def _is_coinbase(tx: dict, i: int) -> bool:
+    vin = need_list(tx.get("vin"), f"txs[{i}].vin")
+    if not vin:
+        raise malformed(f"txs[{i}].vin: a transaction without inputs")
+    flag = need_dict(vin[0], f"txs[{i}].vin[0]").get("is_coinbase")
+    if not isinstance(flag, bool):
+        raise malformed(f"txs[{i}].vin[0].is_coinbase: expected true or false, got {flag!r}")
+    return flag
 
 
 def _height(status: Any, what: str) -> int | None:

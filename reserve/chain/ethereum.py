@@ -5,7 +5,8 @@ Methods used: ``eth_getBalance <address> "latest"`` (hex wei → int, exact), ``
 ``eth_getTransactionReceipt`` (``status`` and ``blockNumber``; confirmations = tip − block + 1).
 
 What Ethereum has not: UTXOs (an account model) and difficulty (proof of stake since the Merge):
-those methods raise ``NotImplementedError``. ``unconfirmed`` is 0 (a pending balance is not asked
+those methods raise ``NotImplementedError``. Nor does a node list an account's incoming
+transfers (it keeps no address index): :meth:`address_receipts` raises ``NotSupported``. ``unconfirmed`` is 0 (a pending balance is not asked
 for). A reverted transaction (receipt ``status`` 0x0) moved no ether: it has no outputs.
 ``block_time`` is ``None`` (it would need the block; confirmations are what intake checks).
 Token transfers (ERC-20 logs) are not read here.
@@ -18,6 +19,7 @@ is ``RATE_LIMITED``; any other error object ``HTTP_ERROR``. An error object sent
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from decimal import Decimal
@@ -27,6 +29,8 @@ import httpx
 
 from reserve.chain.base import (
     AddressBalance,
+    NotSupported,
+    Receipt,
     Tip,
     Transaction,
     TxOutput,
@@ -95,6 +99,11 @@ class EthereumSource:
 
     def address_utxos(self, address: str) -> list[Utxo]:
         raise NotImplementedError("Ethereum keeps account balances: there are no UTXOs (use address_balance)")
+
+    def address_receipts(
+        self, address: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[Receipt]:
+        raise NotSupported("An Ethereum node keeps no address index: it cannot list what an account received")
 
     def transaction(self, txid: str) -> Transaction:
         tx = self._transaction(txid)
