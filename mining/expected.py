@@ -233,3 +233,39 @@ def expected_output_between(
         exact_sats=exact,
         expected_sats=round_sats(exact),
     )
+
+
+def decimal_text(value: Fraction, places: int = 8) -> str:
+    """``value`` as a decimal string with ``places`` decimals, half to even (for display only)."""
+    quantum = Decimal(1).scaleb(-places)
+    scaled = round(value * 10**places)
+    return str((Decimal(scaled) * quantum).quantize(quantum))
+
+
+def output_as_json(result: ExpectedOutput) -> dict:
+    """A plain, auditable dict: every segment with its epoch, difficulty and subsidy."""
+    return {
+        "day": result.day.isoformat() if result.day else None,
+        "timezone": result.timezone,
+        "start": result.start.isoformat(),
+        "end": result.end.isoformat(),
+        "expected_sats": result.expected_sats,
+        "exact_sats": f"{result.exact_sats.numerator}/{result.exact_sats.denominator}",
+        "hashrate_hs": decimal_text(result.hashrate_hs, 0)
+        if result.hashrate_hs.denominator == 1
+        else decimal_text(result.hashrate_hs),
+        "fees_per_block_sats": result.fees_per_block_sats,
+        "rounding": result.rounding,
+        "segments": [
+            {
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                "seconds": s.seconds,
+                "epoch": s.epoch,
+                "bits": f"{s.bits:08x}",
+                "difficulty": decimal_text(s.difficulty),
+                "subsidy_sats": s.subsidy_sats,
+            }
+            for s in result.segments
+        ],
+    }
