@@ -115,3 +115,23 @@ def test_a_clerk_fills_in_a_missing_epoch_start_time(client, staff_clerk):
     assert done.status_code == 302, done.content.decode()[:2000]
     epoch.refresh_from_db()
     assert epoch.start_time is not None and epoch.source == "clerk"
+
+
+def test_the_report_list_makes_the_same_queries_for_one_report_or_many(client, site, report, mining_clerk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse("admin:mining_outputreport_changelist")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for month in range(2, 7):
+        services.open_report(
+            site=site,
+            period_start=dt.date(2019, month, 1),
+            period_end=dt.date(2019, month, 28),
+            actor=mining_clerk,
+        )
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(one)

@@ -119,6 +119,7 @@ def test_a_daily_line_is_recorded_with_an_audit_event(report, mining_clerk):
     [
         ({"uptime_percent": Decimal("100.01")}, "uptime_percent", "max_value"),
         ({"uptime_percent": Decimal("-1")}, "uptime_percent", "min_value"),
+        ({"average_hashrate_hs": Decimal("-1")}, "average_hashrate_hs", "min_value"),
         ({"energy_mwh": Decimal("-0.1")}, "energy_mwh", "min_value"),
         ({"curtailment_mwh": Decimal("-2")}, "curtailment_mwh", "min_value"),
         ({"btc_net": 216_000_001, "pool_fees": 0}, "btc_net", "net_above_gross"),
