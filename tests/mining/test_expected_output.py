@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mining.chaindata import MAX_TARGET, shipped_epochs, target_from_bits
+from mining.chaindata import MAX_TARGET, shipped_epochs, shipped_halvings, target_from_bits
 from mining.expected import (
     ExpectedOutputError,
     expected_output,
@@ -79,6 +79,29 @@ def test_the_2020_halving_falls_on_the_12th_of_may_in_almaty():
     assert may_12.expected_sats == by_hand(
         EH, [(5023, 1_250_000_000, 0x17117A39), (81377, 625_000_000, 0x17117A39)], 50_000_000
     )
+
+
+def test_the_2024_halving_day_in_almaty():
+    # Block 840000 at 2024-04-20T00:09:27Z = 05:09:27 in Almaty (UTC+5). Day 2024-04-19T19:00Z ..
+    # 2024-04-20T19:00Z: 5 h 9 min 27 s = 18567 s at 6.25 BTC, then 67833 s at 3.125 BTC, all in
+    # epoch 416 (86 388 558 925 171.02); 1 EH/s, 0.3 BTC fees: 95 392 857.107 -> 95 392 857.
+    result = out(dt.date(2024, 4, 20), EH, 30_000_000)
+    assert [(s.seconds, s.subsidy_sats, s.epoch) for s in result.segments] == [
+        (18567, 625_000_000, 416),
+        (67833, 312_500_000, 416),
+    ]
+    assert result.expected_sats == 95_392_857
+    assert result.expected_sats == by_hand(
+        EH, [(18567, 625_000_000, 0x17034219), (67833, 312_500_000, 0x17034219)], 30_000_000
+    )
+
+
+def test_every_halving_falls_inside_the_epoch_of_its_height():
+    for halving in shipped_halvings():
+        if halving.time is None:
+            continue
+        index = max(i for i, e in enumerate(EPOCHS) if e.start_height <= halving.height)
+        assert EPOCHS[index].start_time < halving.time < EPOCHS[index + 1].start_time
 
 
 def test_a_retarget_day_uses_both_difficulties():
