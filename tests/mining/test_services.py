@@ -187,6 +187,7 @@ def test_a_clerk_records_the_start_time_of_a_later_epoch(mining_clerk):
     )
     assert row.start_time == start
     assert row.history.get().history_user == mining_clerk
+    assert AuditEvent.objects.get(action="mining.epoch.recorded").data["epoch"] == 437
     with pytest.raises(ValidationError) as exc_info:
         services.record_epoch(
             epoch=438,

@@ -14,10 +14,10 @@ class Command(BaseCommand):
     help = "Print the expected Bitcoin mining output of a hashrate over one local day, as one JSON object."
 
     def add_arguments(self, parser):
-        parser.add_argument("--day", required=True, help="Local calendar day, YYYY-MM-DD.")
-        parser.add_argument("--hashrate-hs", required=True, help="Average hashrate in hashes per second.")
-        parser.add_argument("--fees-per-block-sats", help="Transaction fees per block in satoshis.")
-        parser.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="IANA time zone of the site.")
+        parser.add_argument("--day", required=True, help=_("Local calendar day, YYYY-MM-DD."))
+        parser.add_argument("--hashrate-hs", required=True, help=_("Average hashrate in hashes per second."))
+        parser.add_argument("--fees-per-block-sats", help=_("Transaction fees per block in satoshis."))
+        parser.add_argument("--timezone", default=DEFAULT_TIMEZONE, help=_("IANA time zone of the site."))
 
     def handle(self, *args, **options):
         try:
