@@ -1,1 +1,355 @@
-"""Admin screens of this app arrive with its issue."""
+"""Mining clerks' screens: network epochs, sites with their fleets, output reports with their
+daily lines.
+
+Every record is added through :mod:`mining.services`, so the admin keeps the same rules as every
+other entry point: the form runs the service in a savepoint that is rolled back to show its
+refusals next to the fields, and ``save_model`` runs it for real (the pattern of intake's admin;
+mining may not import intake, so the two small base classes are repeated here). Recorded rows
+are not edited, except that a clerk may fill in the start time of an epoch that has none. The
+report workflow (submit, verify, approve, post) arrives with the approval engine's request kinds.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from mining import services
+from mining.models import DailyLine, Fleet, NetworkEpoch, OutputReport, Site
+from mining.selectors import verify_report
+from reserve.admin.base import GuardedHistoryAdmin, ReadOnlyInline
+
+
+class ServiceForm(forms.ModelForm):
+    """A model form whose save is a service call. ``run(actor=...)`` calls it."""
+
+    actor = None
+    runs_on_change = False
+
+    def run(self, *, actor):
+        raise NotImplementedError
+
+    def _post_clean(self):
+        # The service validates and builds the row.
+        pass
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or (self.instance.pk is not None and not self.runs_on_change):
+            return cleaned
+        try:
+            with transaction.atomic():
+                self.run(actor=self.actor)
+                transaction.set_rollback(True)
+        except ValidationError as exc:
+            add_service_error(self, exc)
+        return cleaned
+
+
+def add_service_error(form: forms.BaseForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+class ServiceAdmin(GuardedHistoryAdmin):
+    """Adds through ``form.run``; an existing row is shown read-only."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return super().get_readonly_fields(request, obj)
+        return [*self.get_fields(request, obj), *super().get_readonly_fields(request, obj)]
+
+    def save_model(self, request, obj, form, change):
+        if change and not form.runs_on_change:
+            return
+        saved = form.run(actor=request.user)
+        obj.__dict__.update(saved.__dict__)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _pick(cleaned: dict, *names: str) -> dict:
+    return {name: cleaned.get(name) for name in names}
+
+
+# Network epochs
+
+EPOCH_FIELDS = ["network", "epoch", "start_height", "start_time", "bits", "published_difficulty"]
+EPOCH_FIELDS += ["first_block_hash", "source"]
+EPOCH_FILLABLE = ["start_time", "first_block_hash", "source"]
+
+
+class EpochForm(ServiceForm):
+    runs_on_change = True
+
+    class Meta:
+        model = NetworkEpoch
+        fields = EPOCH_FIELDS
+
+    def run(self, *, actor):
+        values = {name: self.cleaned_data.get(name, getattr(self.instance, name)) for name in EPOCH_FIELDS}
+        for text in ("published_difficulty", "first_block_hash", "source", "bits"):
+            values[text] = values[text] or ""
+        return services.record_epoch(actor=actor, **values)
+
+
+@admin.register(NetworkEpoch)
+class NetworkEpochAdmin(ServiceAdmin):
+    form = EpochForm
+    fields = EPOCH_FIELDS
+    list_display = [
+        "epoch",
+        "network",
+        "start_height",
+        "start_time",
+        "bits",
+        "published_difficulty",
+        "source",
+    ]
+    list_filter = ["network", ("start_time", admin.EmptyFieldListFilter), "source"]
+    search_fields = ["=epoch", "=start_height", "bits", "first_block_hash"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if obj.start_time is None and self.has_change_permission(request, obj):
+            return [name for name in EPOCH_FIELDS if name not in EPOCH_FILLABLE]
+        return list(EPOCH_FIELDS)
+
+
+# Sites and fleets
+
+SITE_FIELDS = [
+    "name",
+    "region",
+    "operator",
+    "licence_number",
+    "licence_date",
+    "energy_source",
+    "power_capacity_mw",
+    "commissioned_on",
+    "pool_name",
+    "payout_scheme",
+    "payout_address",
+    "custody_wallet",
+    "tolerance_percent",
+    "timezone",
+]
+
+
+class SiteForm(ServiceForm):
+    class Meta:
+        model = Site
+        fields = SITE_FIELDS
+
+    def run(self, *, actor):
+        values = _pick(self.cleaned_data, *SITE_FIELDS)
+        values["timezone_name"] = values.pop("timezone") or ""
+        return services.register_site(actor=actor, **values)
+
+
+FLEET_FIELDS = ["machine_model", "count", "nominal_hashrate_ths", "efficiency_j_per_th"]
+
+
+class FleetInline(ReadOnlyInline):
+    model = Fleet
+    fields = FLEET_FIELDS
+
+
+class NewFleetForm(forms.ModelForm):
+    class Meta:
+        model = Fleet
+        fields = FLEET_FIELDS
+
+    def _post_clean(self):
+        pass
+
+
+class NewFleetInline(admin.TabularInline):
+    """Adding fleets (through :func:`mining.services.add_fleet`)."""
+
+    model = Fleet
+    form = NewFleetForm
+    fields = FLEET_FIELDS
+    extra = 1
+    can_delete = False
+    verbose_name = _("new fleet")
+    verbose_name_plural = _("add fleets")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Site)
+class SiteAdmin(ServiceAdmin):
+    form = SiteForm
+    fields = SITE_FIELDS
+    inlines = [FleetInline, NewFleetInline]
+    list_display = ["name", "region", "operator", "licence_number", "energy_source", "pool_name", "status"]
+    list_filter = ["status", "energy_source", "payout_scheme", "region"]
+    search_fields = ["name", "licence_number", "operator", "payout_address", "pool_name"]
+
+    def get_inlines(self, request, obj):
+        return [FleetInline, NewFleetInline] if obj is not None else []
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Fleet:
+            return super().save_formset(request, form, formset, change)
+        for fleet_form in formset.forms:
+            if not fleet_form.has_changed() or fleet_form.instance.pk is not None:
+                continue
+            services.add_fleet(
+                site=form.instance, actor=request.user, **_pick(fleet_form.cleaned_data, *FLEET_FIELDS)
+            )
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+# Output reports and daily lines
+
+LINE_FIELDS = [
+    "day",
+    "average_hashrate_hs",
+    "uptime_percent",
+    "energy_mwh",
+    "curtailment_mwh",
+    "btc_gross",
+    "pool_fees",
+    "btc_net",
+    "payout_txids",
+    "energy_cost_kzt",
+]
+
+
+class ReportForm(ServiceForm):
+    class Meta:
+        model = OutputReport
+        fields = ["site", "period_start", "period_end"]
+
+    def run(self, *, actor):
+        return services.open_report(
+            actor=actor, **_pick(self.cleaned_data, "site", "period_start", "period_end")
+        )
+
+
+class DailyLineInline(ReadOnlyInline):
+    model = DailyLine
+    fk_name = "report"
+    fields = LINE_FIELDS
+
+
+class NewDailyLineForm(forms.ModelForm):
+    """A daily line checked by :func:`mining.services.record_daily_line` (in a rolled-back
+    savepoint) so that its refusals show next to its fields."""
+
+    report = None
+    actor = None
+
+    class Meta:
+        model = DailyLine
+        fields = LINE_FIELDS
+        widgets = {"payout_txids": forms.Textarea(attrs={"rows": 2})}
+
+    def _post_clean(self):
+        pass
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or not self.has_changed() or self.report is None:
+            return cleaned
+        try:
+            with transaction.atomic():
+                services.record_daily_line(report=self.report, actor=self.actor, **_line_values(cleaned))
+                transaction.set_rollback(True)
+        except ValidationError as exc:
+            add_service_error(self, exc)
+        return cleaned
+
+
+def _line_values(cleaned: dict) -> dict:
+    values = _pick(cleaned, *LINE_FIELDS)
+    values["payout_txids"] = values["payout_txids"] or ""
+    return values
+
+
+class NewDailyLineInline(admin.TabularInline):
+    """Adding daily lines to a draft report (through :func:`mining.services.record_daily_line`)."""
+
+    model = DailyLine
+    fk_name = "report"
+    form = NewDailyLineForm
+    fields = LINE_FIELDS
+    extra = 1
+    can_delete = False
+    verbose_name = _("new daily line")
+    verbose_name_plural = _("add daily lines")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = type(formset.form.__name__, (formset.form,), {"report": obj, "actor": request.user})
+        return formset
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return obj is not None and obj.state == "draft" and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(OutputReport)
+class OutputReportAdmin(ServiceAdmin):
+    form = ReportForm
+    fields = ["site", "period_start", "period_end"]
+    readonly_fields = ["state", "explanation", "verification"]
+    list_display = ["__str__", "site", "period_start", "period_end", "state"]
+    list_filter = ["state", ("site", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["site"]
+    search_fields = ["site__name", "site__licence_number"]
+    date_hierarchy = "period_start"
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj is None else [*self.fields, *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        return [DailyLineInline, NewDailyLineInline] if obj is not None else []
+
+    @admin.display(description=_("verification"))
+    def verification(self, obj):
+        total = verify_report(obj).total
+        if total.expected_sats is None:
+            return _("Expected output unknown for at least one day.")
+        return _("Expected %(expected)s sats, reported gross %(gross)s sats, deviation %(percent)s%%.") % {
+            "expected": total.expected_sats,
+            "gross": total.btc_gross,
+            "percent": total.deviation_percent if total.deviation_percent is not None else "—",
+        }
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not DailyLine:
+            return super().save_formset(request, form, formset, change)
+        for line_form in formset.forms:
+            if not line_form.has_changed() or line_form.instance.pk is not None:
+                continue
+            services.record_daily_line(
+                report=form.instance, actor=request.user, **_line_values(line_form.cleaned_data)
+            )
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

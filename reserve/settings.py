@@ -175,6 +175,12 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 INTAKE_DOCUMENT_DIR = Path(env("INTAKE_DOCUMENT_DIR", str(MEDIA_ROOT / "court-documents")))
 INTAKE_DOCUMENT_MAX_BYTES = env_int("INTAKE_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
 
+# Mining (expected output, daily lines). Fees per block are added to the subsidy in the expected
+# output when a caller gives none: 0 means "subsidy only", the conservative figure. A daily
+# line's average hashrate may exceed the site's nominal fleet total by at most this margin.
+MINING_DEFAULT_FEES_PER_BLOCK_SATS = env_int("MINING_DEFAULT_FEES_PER_BLOCK_SATS", 0)
+MINING_HASHRATE_MARGIN_PERCENT = env_int("MINING_HASHRATE_MARGIN_PERCENT", 10)
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

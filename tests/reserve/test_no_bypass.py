@@ -183,6 +183,10 @@ def test_no_management_command_moves_funds_or_grants_approval_power(
         "run_embedded",
         "verify_ledger",
     ]
+    mining = sorted(name for name, app in get_commands().items() if app == "mining")
+    assert mining == [
+        "expected_mining_output",  # prints a computed figure; writes nothing
+    ]
     nothing_moved(wallet, other_wallet, asset)
 
 
