@@ -170,6 +170,7 @@ class TakeIntoCustodyKind(RequestKind):
     code = TAKE_INTO_CUSTODY
     label = gettext_lazy("Seized coins taken into custody")
     slug = "custody-intake"
+    maker_roles = (roles.INTAKE_CLERK,)
 
     def clean_payload(self, payload: dict) -> dict:
         errors = checks.PayloadErrors()
