@@ -48,7 +48,7 @@ def read_item(payload: dict, errors: checks.PayloadErrors) -> SeizedItem | None:
 def read_order(payload: dict, errors: checks.PayloadErrors) -> CourtOrder | None:
     raw = payload.get("order")
     if raw in (None, ""):
-        errors.add("order", ValidationError(_("Name the court order that orders this."), code="required"))
+        errors.add("order", _("Name the court order that orders this."))
         return None
     pk = _number(payload, "order", errors, _("Name the court order by its number."))
     if pk is None:
