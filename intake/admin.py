@@ -4,7 +4,8 @@ seized items, court documents and the chain of custody.
 Every record is added through :mod:`intake.services`, so the admin keeps the same rules as
 every other entry point: the form runs the service in a savepoint that is rolled back to show
 its refusals next to the fields, and ``save_model`` runs it for real. Recorded rows are not
-edited here; an item's transitions arrive with the approval engine's request kinds.
+edited here; an item's transitions (forfeiture, release, cancellation) are admin actions that
+make the approval engine's requests.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from intake import services
+from intake.admin_transitions import CancellationForm, ForfeitureForm, ReleaseForm, cancellable, in_custody
 from intake.documents import check_upload, store_document
 from intake.models import Case, Court, CourtDocument, CourtOrder, CustodyEvent, Party, SeizedItem
 from intake.models.cases import PII_PERMISSION
@@ -28,6 +30,7 @@ from reserve.admin.base import (
     admin_link,
     pretty_json,
 )
+from reserve.admin.proposals import Proposal, ProposalAdminMixin
 
 
 class ServiceForm(forms.ModelForm):
@@ -330,8 +333,36 @@ class CustodyEventInline(ReadOnlyInline):
 
 
 @admin.register(SeizedItem)
-class SeizedItemAdmin(ServiceAdmin):
+class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
     form = SeizedItemForm
+    #: Actions that start an item's transitions: each makes an approval request (nothing
+    #: changes until it is approved and executed).
+    proposals = (
+        Proposal(
+            "forfeit",
+            _("Request forfeiture"),
+            ForfeitureForm,
+            on_row=True,
+            applies=in_custody,
+            action_label=_("Request forfeiture of the selected item (confiscation verdict)"),
+        ),
+        Proposal(
+            "release",
+            _("Request release"),
+            ReleaseForm,
+            on_row=True,
+            applies=in_custody,
+            action_label=_("Request release of the selected item to its owner"),
+        ),
+        Proposal(
+            "cancel",
+            _("Request cancellation"),
+            CancellationForm,
+            on_row=True,
+            applies=cancellable,
+            action_label=_("Request cancellation of the selected item (order withdrawn)"),
+        ),
+    )
     inlines = [CustodyEventInline]
     list_display = [
         "__str__",
