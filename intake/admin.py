@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from intake import services
@@ -377,7 +377,15 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
     list_filter = ["state", ("order__case__court", admin.RelatedOnlyFieldListFilter), "asset"]
     list_select_related = ["order__case", "asset", "custody_wallet"]
     search_fields = ["order__case__number", "source_address", "txid", "exchange_account"]
-    readonly_fields = ["network", "received", "state", "discrepancy_explanation", "registered_at"]
+    readonly_fields = [
+        "network",
+        "received",
+        "state",
+        "discrepancy_explanation",
+        "registered_at",
+        "split_from",
+        "split_into",
+    ]
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -399,6 +407,19 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
     @admin.display(description=_("received amount"))
     def received(self, obj):
         return _formatted(obj, "received_amount") if obj.received_amount is not None else "—"
+
+    @admin.display(description=_("split from"))
+    def split_from(self, obj):
+        return admin_link(obj.parent) if obj.parent_id else "—"
+
+    @admin.display(description=_("split into"))
+    def split_into(self, obj):
+        parts = list(obj.parts.select_related("asset").order_by("id"))
+        if not parts:
+            return "—"
+        return format_html_join(
+            ", ", "{} ({})", ((admin_link(part), _formatted(part, "received_amount")) for part in parts)
+        )
 
 
 # Evidence (read-only)

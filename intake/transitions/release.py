@@ -35,7 +35,7 @@ from reserve.approvals.registry import EffectLine, MatchFacts, RequestKind
 from reserve.audit import record_event
 from reserve.ledger.reasons import register_reason
 from reserve.ledger.services import Line, get_account, post_entry
-from reserve.models import Category
+from reserve.models import Category, WalletAddress
 
 RELEASE = "intake.release"
 
@@ -93,6 +93,13 @@ class ReleaseKind(RequestKind):
                 destination = normalize_address(item.network, raw)
             except AddressError as exc:
                 errors.add("destination", str(exc))
+            else:
+                if WalletAddress.objects.filter(network=item.network, address=destination).exists():
+                    errors.add(
+                        "destination",
+                        _("%(address)s is an address of the fund's own wallets; a release goes to the owner.")
+                        % {"address": destination},
+                    )
         errors.raise_if_any()
         return {
             "item": item.pk,

@@ -60,3 +60,18 @@ def test_cancellation_needs_a_reason_and_applies_only_before_custody(client, tea
     held = in_custody(txid="cd" * 32)
     response = client.get(propose_url(held, "cancel"))
     assert response.status_code == 302  # does not apply to an item in custody
+
+
+def test_a_split_item_page_links_its_parts(client, team, root, in_custody, final_order, approve):
+    from intake.transitions import request_forfeiture
+
+    item = in_custody()
+    request = request_forfeiture(item=item, order=final_order(), amount="0.1", maker=team.maker)
+    approve(request, team.board1)
+    approve(request, team.board2)
+    part = item.parts.order_by("id").first()
+    client.force_login(root)
+    page = client.get(reverse("admin:intake_seizeditem_change", args=[item.pk])).content.decode()
+    assert reverse("admin:intake_seizeditem_change", args=[part.pk]) in page and "0.10000000" in page
+    part_page = client.get(reverse("admin:intake_seizeditem_change", args=[part.pk])).content.decode()
+    assert reverse("admin:intake_seizeditem_change", args=[item.pk]) in part_page

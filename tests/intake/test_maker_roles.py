@@ -38,11 +38,13 @@ def test_amending_checks_the_role_too(team, register):
     request = request_custody_intake(
         item=register(), received_amount="0.5", evidence="Statement", maker=team.maker
     )
-    team.maker.groups.clear()
-    team.maker = type(team.maker).objects.get(pk=team.maker.pk)
+    from django.contrib.auth.models import Group
+
+    team.maker.groups.set([Group.objects.get(name=roles.CUSTODY_OFFICER)])  # moved to custody
+    maker = type(team.maker).objects.get(pk=team.maker.pk)
     with pytest.raises(ApprovalError) as refused:
-        amend_request(request=request, payload=dict(request.payload), maker=team.maker)
-    assert refused.value.code == "refused"
+        amend_request(request=request, payload=dict(request.payload), maker=maker)
+    assert refused.value.code == "refused" and "Intake clerk" in refused.value.message
 
 
 def test_a_kind_without_maker_roles_keeps_every_maker_role():

@@ -95,3 +95,14 @@ def test_a_partial_release_splits_the_item(team, in_custody, final_order, approv
     assert (rest.state, rest.received_amount) == (ItemState.IN_CUSTODY, 20_000_000)
     assert balance(wallet, asset, Category.RELEASED) == 30_000_000
     assert balance(wallet, asset, Category.CUSTODY_PENDING) == 20_000_000
+
+
+def test_an_address_of_the_funds_own_wallets_is_refused(team, in_custody, final_order, wallet):
+    from tests.support.factories import WalletAddressFactory
+
+    WalletAddressFactory(wallet=wallet, address=OWNER)
+    with pytest.raises(ValidationError) as refused:
+        request_release(
+            item=in_custody(), order=final_order(kind=OrderKind.RELEASE), destination=OWNER, maker=team.maker
+        )
+    assert "own wallets" in str(refused.value.message_dict["destination"])
