@@ -42,6 +42,7 @@ def test_a_final_release_order_returns_the_coins_after_an_officer_and_a_board_me
     item.refresh_from_db()
     assert request.status == "executed", request.result
     assert item.state == ItemState.RELEASED
+    assert item.history.first().history_user == team.board1
     assert balance(wallet, asset, Category.CUSTODY_PENDING) == 0
     assert balance(wallet, asset, Category.RELEASED) == 50_000_000
     last = CustodyEvent.objects.filter(item=item).order_by("-sequence").first()
@@ -106,3 +107,13 @@ def test_an_address_of_the_funds_own_wallets_is_refused(team, in_custody, final_
             item=in_custody(), order=final_order(kind=OrderKind.RELEASE), destination=OWNER, maker=team.maker
         )
     assert "own wallets" in str(refused.value.message_dict["destination"])
+
+
+def test_the_approver_sees_the_pinned_destination_on_the_request_page(client, team, in_custody, final_order):
+    request = request_release(
+        item=in_custody(), order=final_order(kind=OrderKind.RELEASE), destination=OWNER, maker=team.maker
+    )
+    client.force_login(team.custody1)
+    page = client.get(f"/workflow/requests/{request.pk}/")
+    assert page.status_code == 200
+    assert OWNER in page.content.decode() and request.payload_digest in page.content.decode()

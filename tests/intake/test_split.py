@@ -43,6 +43,8 @@ def test_forfeiting_part_splits_the_item_into_parts_that_sum_exactly(
     assert (rest.state, rest.received_amount) == (ItemState.IN_CUSTODY, 37_654_323)
     assert forfeited.received_amount + rest.received_amount == item.received_amount
     assert forfeited.root == item and rest.root == item
+    for one in (item, forfeited, rest):
+        assert one.history.first().history_user == team.board2
     assert balance(wallet, asset, Category.RESERVE_FORFEITED) == 12_345_678
     assert balance(wallet, asset, Category.CUSTODY_PENDING) == 37_654_323
     lot = Lot.objects.get(account__category=Category.RESERVE_FORFEITED)
