@@ -184,3 +184,14 @@ def test_a_custody_officer_may_not_make_a_forfeiture(team, in_custody, final_ord
     with pytest.raises(ApprovalError) as refused:
         request_forfeiture(item=in_custody(), order=final_order(), maker=team.custody1)
     assert refused.value.code == "refused"
+
+
+def test_an_appellate_ruling_needs_a_lodged_appeal(team, final_order):
+    order = final_order()
+    with pytest.raises(ValidationError) as refused:
+        services.record_appeal_outcome(
+            order=order, appeal_lodged=False, appellate_ruling_on=days_ago(1), actor=team.maker
+        )
+    assert refused.value.error_dict["appellate_ruling_on"][0].code == "no_appeal"
+    order.refresh_from_db()
+    assert order.appellate_ruling_on is None
