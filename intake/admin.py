@@ -4,7 +4,8 @@ seized items, court documents and the chain of custody.
 Every record is added through :mod:`intake.services`, so the admin keeps the same rules as
 every other entry point: the form runs the service in a savepoint that is rolled back to show
 its refusals next to the fields, and ``save_model`` runs it for real. Recorded rows are not
-edited here; an item's transitions arrive with the approval engine's request kinds.
+edited here; an item's transitions (forfeiture, release, cancellation) are admin actions that
+make the approval engine's requests.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from intake import services
+from intake.admin_transitions import CancellationForm, ForfeitureForm, ReleaseForm, cancellable, in_custody
 from intake.documents import check_upload, store_document
 from intake.models import Case, Court, CourtDocument, CourtOrder, CustodyEvent, Party, SeizedItem
 from intake.models.cases import PII_PERMISSION
@@ -28,6 +30,7 @@ from reserve.admin.base import (
     admin_link,
     pretty_json,
 )
+from reserve.admin.proposals import Proposal, ProposalAdminMixin
 
 
 class ServiceForm(forms.ModelForm):
@@ -339,8 +342,36 @@ class CustodyEventInline(ReadOnlyInline):
 
 
 @admin.register(SeizedItem)
-class SeizedItemAdmin(ServiceAdmin):
+class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
     form = SeizedItemForm
+    #: Actions that start an item's transitions: each makes an approval request (nothing
+    #: changes until it is approved and executed).
+    proposals = (
+        Proposal(
+            "forfeit",
+            _("Request forfeiture"),
+            ForfeitureForm,
+            on_row=True,
+            applies=in_custody,
+            action_label=_("Request forfeiture of the selected item (confiscation verdict)"),
+        ),
+        Proposal(
+            "release",
+            _("Request release"),
+            ReleaseForm,
+            on_row=True,
+            applies=in_custody,
+            action_label=_("Request release of the selected item to its owner"),
+        ),
+        Proposal(
+            "cancel",
+            _("Request cancellation"),
+            CancellationForm,
+            on_row=True,
+            applies=cancellable,
+            action_label=_("Request cancellation of the selected item (order withdrawn)"),
+        ),
+    )
     inlines = [CustodyEventInline]
     list_display = [
         "__str__",
@@ -355,7 +386,15 @@ class SeizedItemAdmin(ServiceAdmin):
     list_filter = ["state", ("order__case__court", admin.RelatedOnlyFieldListFilter), "asset"]
     list_select_related = ["order__case", "asset", "custody_wallet"]
     search_fields = ["order__case__number", "source_address", "txid", "exchange_account"]
-    readonly_fields = ["network", "received", "state", "discrepancy_explanation", "registered_at"]
+    readonly_fields = [
+        "network",
+        "received",
+        "state",
+        "discrepancy_explanation",
+        "registered_at",
+        "split_from",
+        "split_into",
+    ]
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -377,6 +416,19 @@ class SeizedItemAdmin(ServiceAdmin):
     @admin.display(description=_("received amount"))
     def received(self, obj):
         return _formatted(obj, "received_amount") if obj.received_amount is not None else "—"
+
+    @admin.display(description=_("split from"))
+    def split_from(self, obj):
+        return admin_link(obj.parent) if obj.parent_id else "—"
+
+    @admin.display(description=_("split into"))
+    def split_into(self, obj):
+        parts = list(obj.parts.select_related("asset").order_by("id"))
+        if not parts:
+            return "—"
+        return format_html_join(
+            ", ", "{} ({})", ((admin_link(part), _formatted(part, "received_amount")) for part in parts)
+        )
 
 
 # Evidence (read-only)

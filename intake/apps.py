@@ -21,6 +21,7 @@ class IntakeConfig(AppConfig):
         from reserve.approvals.policies import register_default_policy
         from reserve.approvals.registry import register_kind
 
-        register_kind(transitions.TakeIntoCustodyKind())
+        for kind in transitions.KINDS:
+            register_kind(kind())
         for policy in transitions.DEFAULT_POLICIES:
             register_default_policy(policy)

@@ -120,6 +120,7 @@ def record_order(
     in_force_on: dt.date | None = None,
     appeal_deadline: dt.date | None = None,
     appeal_lodged: bool = False,
+    appellate_ruling_on: dt.date | None = None,
     court_reference: str = "",
     document: CourtDocument | None = None,
     actor,
@@ -145,6 +146,7 @@ def record_order(
             ),
             "before_appeal_deadline",
         )
+    _check_appellate_ruling(issued_on=issued_on, appeal_lodged=appeal_lodged, ruled_on=appellate_ruling_on)
     court_reference = (court_reference or "").strip()
     if court_reference and CourtOrder.objects.filter(court_reference=court_reference).exists():
         raise _refuse(
@@ -161,6 +163,7 @@ def record_order(
         in_force_on=in_force_on,
         appeal_deadline=appeal_deadline,
         appeal_lodged=appeal_lodged,
+        appellate_ruling_on=appellate_ruling_on,
         court_reference=court_reference,
         document=document,
         recorded_by=actor if actor is not None and actor.is_authenticated else None,
@@ -178,8 +181,69 @@ def record_order(
             "in_force_on": in_force_on.isoformat() if in_force_on else None,
             "appeal_deadline": appeal_deadline.isoformat() if appeal_deadline else None,
             "appeal_lodged": appeal_lodged,
+            "appellate_ruling_on": appellate_ruling_on.isoformat() if appellate_ruling_on else None,
             "court_reference": court_reference,
             "document": document.sha256 if document else None,
+        },
+    )
+    return order
+
+
+def _check_appellate_ruling(*, issued_on: dt.date, appeal_lodged: bool, ruled_on: dt.date | None) -> None:
+    if ruled_on is None:
+        return
+    if not appeal_lodged:
+        raise _refuse(
+            "appellate_ruling_on",
+            _("An appellate ruling is recorded only on an order whose appeal was lodged."),
+            "no_appeal",
+        )
+    if ruled_on < issued_on:
+        raise _refuse(
+            "appellate_ruling_on",
+            _("The appellate ruling cannot be before the order is issued."),
+            "before_issued",
+        )
+
+
+@transaction.atomic
+def record_appeal_outcome(
+    *,
+    order: CourtOrder,
+    appeal_lodged: bool,
+    appellate_ruling_on: dt.date | None = None,
+    in_force_on=None,
+    actor,
+) -> CourtOrder:
+    """Record that an appeal against ``order`` was lodged and, later, the appellate ruling that
+    left it in force (with the day it entered into force)."""
+    order = CourtOrder.objects.select_for_update().get(pk=order.pk)
+    _check_appellate_ruling(
+        issued_on=order.issued_on, appeal_lodged=appeal_lodged, ruled_on=appellate_ruling_on
+    )
+    if in_force_on is not None and in_force_on < order.issued_on:
+        raise _refuse(
+            "in_force_on", _("An order cannot enter into legal force before it is issued."), "before_issued"
+        )
+    before = {
+        "appeal_lodged": order.appeal_lodged,
+        "appellate_ruling_on": order.appellate_ruling_on.isoformat() if order.appellate_ruling_on else None,
+        "in_force_on": order.in_force_on.isoformat() if order.in_force_on else None,
+    }
+    order.appeal_lodged = appeal_lodged
+    order.appellate_ruling_on = appellate_ruling_on
+    if in_force_on is not None:
+        order.in_force_on = in_force_on
+    _saved(order, actor=actor)
+    record_event(
+        action="intake.order.appeal_recorded",
+        actor=actor,
+        subject=order,
+        data={
+            "before": before,
+            "appeal_lodged": appeal_lodged,
+            "appellate_ruling_on": appellate_ruling_on.isoformat() if appellate_ruling_on else None,
+            "in_force_on": order.in_force_on.isoformat() if order.in_force_on else None,
         },
     )
     return order

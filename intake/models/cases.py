@@ -88,6 +88,12 @@ class CourtOrder(models.Model):
     in_force_on = models.DateField(_("in legal force on"), null=True, blank=True)
     appeal_deadline = models.DateField(_("appeal deadline"), null=True, blank=True)
     appeal_lodged = models.BooleanField(_("appeal lodged"), default=False)
+    appellate_ruling_on = models.DateField(
+        _("appellate ruling on"),
+        null=True,
+        blank=True,
+        help_text=_("The day the appellate court ruled on a lodged appeal, leaving the order in force."),
+    )
     court_reference = models.CharField(
         _("court's reference"),
         max_length=100,

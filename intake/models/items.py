@@ -14,6 +14,7 @@ class ItemState(models.TextChoices):
     FORFEITED = "forfeited", _("forfeited")
     RELEASED = "released", _("released")
     CANCELLED = "cancelled", _("cancelled")
+    SPLIT = "split", _("split into parts")
 
 
 class SourceKind(models.TextChoices):
@@ -52,6 +53,15 @@ class SeizedItem(models.Model):
     )
     discrepancy_explanation = models.TextField(_("discrepancy explanation"), blank=True)
     registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parts",
+        verbose_name=_("split from"),
+        help_text=_("Set on a part of an item a verdict split: the item the part's coins came from."),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -76,3 +86,11 @@ class SeizedItem(models.Model):
         if self.asset_id is not None:
             self.network = self.asset.network
         super().save(*args, **kwargs)
+
+    @property
+    def root(self) -> "SeizedItem":
+        """The registered item this one descends from through splits (itself when never split)."""
+        item = self
+        while item.parent_id is not None:
+            item = item.parent
+        return item

@@ -44,6 +44,18 @@ def may_make_requests(user) -> bool:
     return bool(_role_names(user) & set(MAKER_ROLES))
 
 
+def may_make_kind(user, kind) -> bool:
+    """Whether ``user`` may make requests of ``kind`` (a registered request kind): a maker role,
+    and one of the kind's ``maker_roles`` when it names any. Superusers pass, as for
+    :func:`may_make_requests` (making gives no power to approve)."""
+    if not may_make_requests(user):
+        return False
+    allowed = getattr(kind, "maker_roles", None)
+    if allowed is None or user.is_superuser:
+        return True
+    return bool(_role_names(user) & set(allowed))
+
+
 def reads_every_request(user) -> bool:
     return (
         user.is_authenticated

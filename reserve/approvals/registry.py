@@ -47,6 +47,10 @@ class RequestKind:
     #: Dotted path of the Django form of the "new request" screen. Set, the workflow screens
     #: offer the kind at ``/workflow/requests/new/<slug>/``.
     form_class: ClassVar[str] = ""
+    #: The roles whose members may make (and amend) requests of this kind. ``None``: any maker
+    #: role (:data:`reserve.approvals.access.MAKER_ROLES`). The engine enforces it in
+    #: ``create_request`` and ``amend_request``, so every face refuses the same way.
+    maker_roles: ClassVar[tuple[str, ...] | None] = None
 
     def clean_payload(self, payload: dict) -> dict:
         """Validate and normalise; raise ValidationError with field errors. Pure: no writes.

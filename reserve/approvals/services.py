@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserve import roles
-from reserve.approvals.access import may_make_requests
+from reserve.approvals.access import may_make_kind, may_make_requests
 from reserve.approvals.checks import check_decider, decision_refusal, ensure_open, refusal_reason
 from reserve.approvals.errors import STATE_CONFLICTS, ApprovalError
 from reserve.approvals.policies import install_default_policies, match_policy
@@ -113,6 +113,7 @@ def create_request(
             code="refused",
         )
     handler = _kind(kind)
+    _ensure_may_make(handler, maker)
     if idempotency_key:
         existing = ApprovalRequest.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -162,6 +163,7 @@ def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: st
             raise ApprovalError(_("Only the maker can amend a request."))
         ensure_open(locked)
         handler = _kind(locked.kind)
+        _ensure_may_make(handler, maker)
         clean = handler.clean_payload(payload)
         action = handler.parse(clean)
         handler.check_executable(action)
@@ -200,6 +202,19 @@ def cancel_request(*, request: ApprovalRequest, maker) -> ApprovalRequest:
         _close(locked, RequestStatus.CANCELLED, maker)
         record_event(action="reserve.request.cancelled", actor=maker, subject=locked)
     return locked
+
+
+def _ensure_may_make(handler: RequestKind, maker) -> None:
+    """The kind names who may make it (``RequestKind.maker_roles``): anyone else is refused."""
+    if not may_make_kind(maker, handler):
+        raise ApprovalError(
+            _('Your role may not make "%(kind)s" requests; they are made by: %(roles)s.')
+            % {
+                "kind": handler.label,
+                "roles": ", ".join(handler.maker_roles or ()),
+            },
+            code="refused",
+        )
 
 
 def _ensure_meetable(policy, maker) -> None:

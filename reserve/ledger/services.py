@@ -371,12 +371,19 @@ def post_entry(
     source: models.Model | None = None,
     origin: Origin | None = None,
     idempotency_key: str | None = None,
+    take_lots_first: Sequence[Lot] = (),
 ) -> JournalEntry:
     """Post a balanced entry. Raises :class:`LedgerError` and writes nothing if a rule fails.
+
+    ``take_lots_first``: lots an outflow takes before the oldest ones (units of one seized item
+    leave in that item's lots, not in another case's that came in earlier).
 
     With an ``idempotency_key`` already used by an entry with the same postings, that entry is
     returned and nothing new is written; with different postings, the call is refused.
     """
+    prefer: dict[int, list[int]] = defaultdict(list)
+    for lot in take_lots_first:
+        prefer[lot.account_id].append(lot.pk)
     try:
         return _post_once(
             reason=reason,
@@ -387,6 +394,7 @@ def post_entry(
             source=source,
             origin=origin,
             idempotency_key=idempotency_key,
+            prefer=prefer,
         )
     except IntegrityError:
         # Two calls with one idempotency key raced; the loser answers with the winner's entry.
@@ -401,10 +409,13 @@ def post_entry(
             source=source,
             origin=origin,
             idempotency_key=idempotency_key,
+            prefer=prefer,
         )
 
 
-def _post_once(*, reason, lines, actor, effective_at, memo, source, origin, idempotency_key) -> JournalEntry:
+def _post_once(
+    *, reason, lines, actor, effective_at, memo, source, origin, idempotency_key, prefer=None
+) -> JournalEntry:
     return _post(
         reason=reason,
         lines=lines,
@@ -415,7 +426,7 @@ def _post_once(*, reason, lines, actor, effective_at, memo, source, origin, idem
         origin=origin,
         idempotency_key=idempotency_key,
         reverses=None,
-        plan=_Plan(),
+        plan=_Plan(prefer_lots=dict(prefer or {})),
     )
 
 

@@ -70,3 +70,51 @@ def register(order, asset, wallet, clerk):
 @pytest.fixture
 def eth_wallet(db):
     return WalletFactory(code="eth-cold", name="ETH cold", network="ethereum")
+
+
+def days_ago(days: int) -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localdate() - dt.timedelta(days=days)
+
+
+@pytest.fixture
+def in_custody(team, register, approve):
+    """Register a seized output and take it into custody through the engine (0.5 BTC unless
+    ``received`` says otherwise)."""
+    from intake.transitions import request_custody_intake
+
+    def run(received="0.5", **overrides):
+        item = register(claimed_amount=received, **overrides)
+        approve(
+            request_custody_intake(
+                item=item, received_amount=received, evidence="Statement", maker=team.maker
+            ),
+            team.custody1,
+        )
+        item.refresh_from_db()
+        return item
+
+    return run
+
+
+@pytest.fixture
+def final_order(case, clerk):
+    """Record a court order of ``kind`` in the case that is final: issued 40 days ago, appeal
+    term expired 20 days ago without an appeal, in force since the day after (overridable)."""
+    counter = iter(range(1, 1000))
+
+    def run(kind=OrderKind.CONFISCATION, **overrides):
+        values = {
+            "case": case,
+            "kind": kind,
+            "number": f"V-{next(counter)}",
+            "issued_on": days_ago(40),
+            "appeal_deadline": days_ago(20),
+            "in_force_on": days_ago(19),
+            "actor": clerk,
+        }
+        values.update(overrides)
+        return services.record_order(**values)
+
+    return run

@@ -292,3 +292,15 @@ def test_idempotency_key_returns_the_same_entry_and_refuses_a_different_one(
         transfer(funded_10000_sats, target, 6, idempotency_key="k-1")
     funded_10000_sats.refresh_from_db()
     assert funded_10000_sats.balance == 9_995
+
+
+def test_an_outflow_takes_the_named_lots_first(asset, wallet, other_wallet, fund_in):
+    fund_in(wallet, asset, 300, label="Case A")
+    fund_in(wallet, asset, 500, label="Case B")
+    source = get_account(wallet=wallet, category="reserve:forfeited", asset=asset)
+    case_b = Lot.objects.get(account=source, origin_label="Case B")
+    destination = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
+    transfer(source, destination, 400, take_lots_first=[case_b])
+    arrived = Lot.objects.filter(account=destination).order_by("id")
+    assert [(lot.origin_label, lot.amount) for lot in arrived] == [("Case B", 400)]
+    assert Lot.objects.get(account=source, origin_label="Case A").remaining == 300

@@ -1,6 +1,4 @@
-"""Intake's transitions of a seized item, each an approval request kind.
-
-``intake.take_into_custody``: the coins of a registered item arrived in its custody wallet.
+"""``intake.take_into_custody``: the coins of a registered item arrived in its custody wallet.
 The received amount is verified before the decision: with a chain source for the item's network,
 :func:`request_custody_intake` asks it about the item's transaction and records the answer as a
 :class:`~intake.models.ChainCheck` that the request names; offline, the clerk's evidence stands
@@ -44,7 +42,7 @@ INTAKE_RECEIVED = register_reason(
     requires_approval=True,
 )
 
-DEFAULT_POLICIES = (
+POLICIES = (
     DefaultPolicy(110, "Seizure intake into custody", TAKE_INTO_CUSTODY, ((roles.CUSTODY_OFFICER, 1),)),
 )
 
@@ -170,6 +168,7 @@ class TakeIntoCustodyKind(RequestKind):
     code = TAKE_INTO_CUSTODY
     label = gettext_lazy("Seized coins taken into custody")
     slug = "custody-intake"
+    maker_roles = (roles.INTAKE_CLERK,)
 
     def clean_payload(self, payload: dict) -> dict:
         errors = checks.PayloadErrors()

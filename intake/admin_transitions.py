@@ -1,0 +1,83 @@
+"""The forms behind the seized-item admin actions that start a transition: each one makes the
+transition's request through the approval engine (``reserve.admin.proposals``); the item's state
+changes only when the request is approved and executed."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from intake.models import CourtOrder, ItemState, OrderKind, SeizedItem
+from intake.transitions import CANCEL, FORFEIT, RELEASE
+from reserve.admin.forms import ProposalForm
+
+
+class _ItemProposalForm(ProposalForm):
+    item_label = forms.CharField(label=_("seized item"), required=False)
+    fixed_fields = ("item_label",)
+
+    @classmethod
+    def initial_for(cls, instance: SeizedItem) -> dict:
+        return {"item_label": f"#{instance.pk} — {instance.order.case.number}"}
+
+
+class _VerdictForm(_ItemProposalForm):
+    order_kind: str
+    order = forms.ModelChoiceField(label=_("court order"), queryset=CourtOrder.objects.none())
+    amount = forms.CharField(
+        label=_("amount"),
+        required=False,
+        max_length=40,
+        help_text=_("Part of the item; all of it when empty."),
+    )
+
+    def __init__(self, data=None, *, instance=None, initial=None) -> None:
+        super().__init__(data, instance=instance, initial=initial)
+        orders = CourtOrder.objects.filter(kind=self.order_kind).select_related("case")
+        if instance is not None:
+            orders = orders.filter(case_id=instance.order.case_id)
+        self.fields["order"].queryset = orders
+
+    def _base_payload(self) -> dict:
+        payload = {"item": self.instance.pk, "order": self.cleaned_data["order"].pk}
+        if self.cleaned_data.get("amount"):
+            payload["amount"] = self.cleaned_data["amount"]
+        return payload
+
+
+class ForfeitureForm(_VerdictForm):
+    request_kind = FORFEIT
+    title = _("Request forfeiture of the seized item")
+    order_kind = OrderKind.CONFISCATION
+
+    def payload(self) -> dict:
+        return self._base_payload()
+
+
+class ReleaseForm(_VerdictForm):
+    request_kind = RELEASE
+    title = _("Request release of the seized item to its owner")
+    order_kind = OrderKind.RELEASE
+    destination = forms.CharField(label=_("owner's or victim's address"), max_length=120)
+
+    def payload(self) -> dict:
+        return {**self._base_payload(), "destination": self.cleaned_data["destination"]}
+
+
+class CancellationForm(_ItemProposalForm):
+    request_kind = CANCEL
+    title = _("Request cancellation of the seized item")
+    reason = forms.CharField(
+        label=_("reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
+
+    def payload(self) -> dict:
+        return {"item": self.instance.pk, "reason": self.cleaned_data["reason"]}
+
+
+def in_custody(item: SeizedItem) -> bool:
+    return item.state == ItemState.IN_CUSTODY
+
+
+def cancellable(item: SeizedItem) -> bool:
+    return item.state in (ItemState.REGISTERED, ItemState.TRANSFER_PENDING)
