@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from intake.custody_chain import append_event
 from intake.models import ChainCheck, ItemState, SeizedItem
+from intake.transitions.common import item_evidence
 from reserve import roles
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy
@@ -284,6 +285,9 @@ class TakeIntoCustodyKind(RequestKind):
         else:
             found.append(_("No on-chain check: verified by the clerk's evidence."))
         return found
+
+    def evidence(self, action) -> list[dict]:
+        return item_evidence(action.item)
 
     def check_executable(self, action: TakeIntoCustodyAction) -> None:
         item = action.item
