@@ -231,10 +231,6 @@ class ItemOutputSerializer(serializers.ModelSerializer):
         events = list(item.custody_events.all())  # prefetched, by sequence
         return CustodyHeadSerializer(events[-1]).data if events else None
 
-    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
-    def get_ledger_entries(self, item: SeizedItem) -> list[int]:
-        return [
-            event.data["entry"]
-            for event in item.custody_events.all()
-            if isinstance(event.data.get("entry"), int)
-        ]
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_ledger_entries(self, item: SeizedItem) -> list[str]:
+        return [str(event.data["entry"]) for event in item.custody_events.all() if event.data.get("entry")]
