@@ -147,7 +147,7 @@ CONFLICT_409 = OpenApiResponse(
 )
 
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 422, 429, 503)
-READ_ERRORS = error_responses(401, 403, 404, 429)
+READ_ERRORS = error_responses(400, 401, 403, 404, 429)
 
 
 # -- cases ------------------------------------------------------------------------------------
