@@ -118,3 +118,11 @@ def test_an_auditor_reads_items_and_an_outsider_does_not(auditor_api, outsider_a
 
 def test_a_clerk_registers_an_item_with_a_session(clerk_api, item_body):
     assert post(clerk_api, ITEMS, item_body()).status_code == 201
+
+
+def test_an_outsider_writing_to_a_read_only_endpoint_is_refused_not_told_405(
+    outsider_api, auditor_api, court_system, item_body
+):
+    item_id = post(court_system, ITEMS, item_body()).json()["id"]
+    assert outsider_api.patch(f"{ITEMS}{item_id}/", {}, format="json").status_code == 403
+    assert auditor_api.patch(f"{ITEMS}{item_id}/", {}, format="json").status_code == 405
