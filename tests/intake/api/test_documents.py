@@ -81,3 +81,10 @@ def test_a_json_body_or_a_missing_file_is_refused(court_system, api_order):
 def test_an_auditor_cannot_attach_a_document(auditor_api, api_order, document_store):
     assert upload(auditor_api, api_order, PDF).status_code == 403
     assert nothing_stored(document_store)
+
+
+def test_a_signed_document_larger_than_a_json_body_is_accepted(court_system, api_order):
+    scan = PDF + b"0" * (1536 * 1024)  # past the API's 1 MB for JSON, within the documents' limit
+    response = upload(court_system, api_order, scan)
+    assert response.status_code == 200, response.content
+    assert response.json()["document"]["size"] == len(scan)
