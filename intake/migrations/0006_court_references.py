@@ -7,7 +7,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('intake', '0004_restriction_code_length'),
-        ('reserve', '0011_request_valuation_source'),
     ]
 
     operations = [
