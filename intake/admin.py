@@ -19,7 +19,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from intake import services
-from intake.admin_transitions import CancellationForm, ForfeitureForm, ReleaseForm, cancellable, in_custody
+from intake.admin_transitions import (
+    CancellationForm,
+    CustodyIntakeForm,
+    ForfeitureForm,
+    ReleaseForm,
+    awaiting_custody,
+    cancellable,
+    in_custody,
+)
 from intake.documents import check_upload, store_document
 from intake.models import Case, Court, CourtDocument, CourtOrder, CustodyEvent, Party, SeizedItem
 from intake.models.cases import PII_PERMISSION
@@ -347,6 +355,14 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
     #: Actions that start an item's transitions: each makes an approval request (nothing
     #: changes until it is approved and executed).
     proposals = (
+        Proposal(
+            "custody-intake",
+            _("Request intake into custody"),
+            CustodyIntakeForm,
+            on_row=True,
+            applies=awaiting_custody,
+            action_label=_("Request intake of the selected item into custody (coins received)"),
+        ),
         Proposal(
             "forfeit",
             _("Request forfeiture"),

@@ -135,11 +135,19 @@ def request_custody_intake(
     evidence: str = "",
     discrepancy_explanation: str = "",
     comment: str = "",
+    idempotency_key: str | None = None,
     transports=None,
 ):
     """Make the ``intake.take_into_custody`` request for ``item``: where a chain source serves
-    its network, check the chain first and name the recorded check in the request."""
+    its network, check the chain first and name the recorded check in the request. A repeated
+    ``idempotency_key`` (a double-clicked submit) returns the request it made, asking nothing."""
     from reserve.approvals.services import create_request
+    from reserve.models import ApprovalRequest
+
+    if idempotency_key and ApprovalRequest.objects.filter(idempotency_key=idempotency_key).exists():
+        return create_request(
+            kind=TAKE_INTO_CUSTODY, payload={}, maker=maker, idempotency_key=idempotency_key
+        )
 
     payload = {
         "item": item.pk,
@@ -149,7 +157,9 @@ def request_custody_intake(
     }
     if verified_on_chain(item) and item.state in INTAKE_FROM:
         payload["chain_check"] = check_on_chain(item=item, actor=maker, transports=transports).pk
-    return create_request(kind=TAKE_INTO_CUSTODY, payload=payload, maker=maker, comment=comment)
+    return create_request(
+        kind=TAKE_INTO_CUSTODY, payload=payload, maker=maker, comment=comment, idempotency_key=idempotency_key
+    )
 
 
 @dataclass(frozen=True)
