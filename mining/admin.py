@@ -141,6 +141,7 @@ SITE_FIELDS = [
     "commissioned_on",
     "pool_name",
     "payout_scheme",
+    "pool_fee_percent",
     "payout_address",
     "custody_wallet",
     "tolerance_percent",

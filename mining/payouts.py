@@ -81,6 +81,36 @@ def _saved(instance, *, actor) -> None:
     instance.save()
 
 
+# The pool fee ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_pool_fee(*, site: Site, fee_percent: Decimal | str | None, actor) -> Site:
+    """Set (or clear, with ``None``) the pool's FPPS fee of ``site``, used for statements that
+    do not state one. Statements already imported keep the fee they were imported with."""
+    fee = None
+    if fee_percent not in (None, ""):
+        if isinstance(fee_percent, bool | float):
+            raise _refuse("pool_fee_percent", _("Enter an exact number (a decimal string, not a float)."))
+        try:
+            fee = Decimal(str(fee_percent).strip()) if not isinstance(fee_percent, Decimal) else fee_percent
+        except ArithmeticError:
+            raise _refuse("pool_fee_percent", _("Enter a number.")) from None
+        if not fee.is_finite() or not 0 <= fee < 100:
+            raise _refuse("pool_fee_percent", _("A pool fee is from 0 to below 100%."))
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    before = site.pool_fee_percent
+    site.pool_fee_percent = fee
+    _saved(site, actor=actor)
+    record_event(
+        action="mining.site.pool_fee_set",
+        actor=actor,
+        subject=site,
+        data={"before": None if before is None else str(before), "after": None if fee is None else str(fee)},
+    )
+    return site
+
+
 # Statements --------------------------------------------------------------------------------
 
 

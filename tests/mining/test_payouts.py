@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
 from mining import payouts, services
-from mining.models import PayoutReceipt, PoolStatement, PoolStatementLine, Site
+from mining.models import PayoutReceipt, PoolStatement, PoolStatementLine
 from mining.pools.reconcile import MismatchKind
 from reserve.models import AuditEvent
 from tests.mining.conftest import line_figures
@@ -38,10 +38,8 @@ def fees(settings):
 
 
 @pytest.fixture
-def fpps_site(site):
-    Site.objects.filter(pk=site.pk).update(pool_fee_percent=Decimal("2"))
-    site.refresh_from_db()
-    return site
+def fpps_site(site, mining_clerk):
+    return payouts.set_pool_fee(site=site, fee_percent="2", actor=mining_clerk)
 
 
 def csv_statement(*rows: str) -> bytes:
@@ -54,6 +52,45 @@ def reported_day(report, clerk, *, gross=EXPECTED, fees=EXPECTED - FPPS_PAYOUT):
         actor=clerk,
         **line_figures(day=DAY, btc_gross=gross, pool_fees=fees, btc_net=gross - fees, payout_txids=[TXID]),
     )
+
+
+# The pool fee
+
+
+def test_setting_the_pool_fee_is_audited_and_a_fee_of_100_is_refused(fpps_site, mining_clerk):
+    assert fpps_site.pool_fee_percent == Decimal("2")
+    event = AuditEvent.objects.get(action="mining.site.pool_fee_set")
+    assert event.data == {"before": None, "after": "2"}
+    for impossible in ("100", "-1", 2.5):
+        with pytest.raises(ValidationError) as caught:
+            payouts.set_pool_fee(site=fpps_site, fee_percent=impossible, actor=mining_clerk)
+        assert "pool_fee_percent" in caught.value.message_dict
+
+
+def test_a_site_may_be_registered_with_its_pool_fee(mining_clerk):
+    def register(name, fee):
+        return services.register_site(
+            name=name,
+            region="Almaty",
+            operator="Op",
+            licence_number=f"ML-{name}",
+            licence_date=dt.date(2020, 1, 1),
+            energy_source="hydro",
+            power_capacity_mw=Decimal("10"),
+            commissioned_on=dt.date(2020, 2, 1),
+            pool_name="Pool",
+            payout_scheme="fpps",
+            payout_address=random_address("bitcoin"),
+            custody_wallet=WalletFactory(),
+            tolerance_percent=Decimal("3"),
+            pool_fee_percent=fee,
+            actor=mining_clerk,
+        )
+
+    assert register("B", "2.5").pool_fee_percent == Decimal("2.5")
+    with pytest.raises(ValidationError) as caught:
+        register("C", "100")
+    assert "pool_fee_percent" in caught.value.message_dict
 
 
 # Importing statements
