@@ -358,6 +358,7 @@ class OutputReportAdmin(ServiceAdmin):
 
 # Pool payout verification (issue #19): statements, receipts, and the check on the report page
 
+from django.contrib import messages  # noqa: E402
 from django.utils.html import format_html, format_html_join  # noqa: E402
 
 from mining import payouts  # noqa: E402
@@ -403,9 +404,34 @@ class PoolStatementAdmin(ServiceAdmin):
     list_select_related = ["site", "imported_by"]
     search_fields = ["site__name", "sha256"]
     date_hierarchy = "first_day"
+    actions = ["observe_receipts"]
 
     def get_fields(self, request, obj=None):
         return ["site", "format", "file"] if obj is None else STATEMENT_FIELDS
+
+    @admin.action(
+        description=_("Observe the receipts at the payout address for these statements"), permissions=["add"]
+    )
+    def observe_receipts(self, request, queryset):
+        """Asks the chain source, one statement's period at a time (outside any transaction of
+        the admin: the service opens its own after the source answered)."""
+        for statement in queryset.select_related("site"):
+            try:
+                seen = payouts.observe_receipts(
+                    site=statement.site,
+                    first_day=statement.first_day,
+                    last_day=statement.last_day,
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("%(statement)s: %(added)s new receipts, %(updated)s updated.")
+                    % {"statement": statement, "added": len(seen.added), "updated": len(seen.updated)},
+                    messages.SUCCESS,
+                )
 
     def get_inlines(self, request, obj):
         return [PoolStatementLineInline] if obj is not None else []

@@ -91,3 +91,29 @@ def test_the_report_page_shows_the_payout_check(client, site, report, mining_cle
     for model in ("poolstatement", "payoutreceipt"):
         assert client.get(reverse(f"admin:mining_{model}_changelist")).status_code == 200
     assert dt.date(2019, 1, 20).isoformat() in page
+
+
+def test_the_observe_action_stores_receipts_or_says_why_not(client, staff_clerk, site, settings, monkeypatch):
+    from reserve.chain import services as chain_services
+    from tests.mining.chain_fakes import OBSERVED_BLOCK, esplora_serving
+
+    statement = payouts.import_pool_statement(
+        site=site, content=STATEMENT.replace(b"2019-01-20", b"2018-11-20"), format="csv", actor=staff_clerk
+    )
+    client.force_login(staff_clerk)
+    url = reverse("admin:mining_poolstatement_changelist")
+    action = {"action": "observe_receipts", "_selected_action": [statement.pk]}
+    settings.CHAIN_SOURCES = {}
+    page = client.post(url, action, follow=True).content.decode()
+    assert "No chain source serves" in page and not PayoutReceipt.objects.exists()
+
+    settings.CHAIN_SOURCES = {"bitcoin": {"adapter": "esplora", "base_url": "https://esplora.test/api"}}
+    fake = esplora_serving(site.payout_address, tip=OBSERVED_BLOCK + 5)
+
+    def served(network, transport=None):
+        return chain_services.chain_source(network, transport=fake)
+
+    monkeypatch.setattr(payouts, "chain_source", served)
+    page = client.post(url, action, follow=True).content.decode()
+    assert "1 new receipts, 0 updated" in page
+    assert PayoutReceipt.objects.get().units == 100_000
