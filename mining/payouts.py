@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -58,6 +59,8 @@ from reserve.audit import record_event
 from reserve.chain.base import NotSupported, Receipt
 from reserve.chain.services import chain_source
 from reserve.external.http import SourceError
+
+_TXID = re.compile(r"[0-9a-fA-F]{64}")
 
 #: Days after a statement's last day in which its payouts may still arrive (UTC block days).
 SETTLEMENT_DAYS = 1
@@ -226,7 +229,7 @@ def record_receipt(
             coinbase=coinbase,
         )
     except ReceiptEntryError as exc:
-        raise _refuse(_receipt_field(str(exc)), str(exc)) from None
+        raise _refuse(_receipt_field(txid=txid, vout=vout, confirmations=confirmations), str(exc)) from None
     except ValueError as exc:  # AmountError
         raise _refuse("amount_btc", str(exc)) from None
     if block_time is not None and block_time > timezone.now():
@@ -249,14 +252,14 @@ def record_receipt(
     return row
 
 
-def _receipt_field(message: str) -> str:
-    for field, words in (
-        ("txid", _("A transaction id is 64 hexadecimal digits.")),
-        ("vout", _("The output index is a whole number from 0.")),
-        ("confirmations", _("Confirmations are a whole number from 0.")),
-    ):
-        if message == words:
-            return field
+def _receipt_field(*, txid, vout, confirmations) -> str:
+    """The field a :class:`ReceiptEntryError` is about, in the order ``entered_receipt`` checks."""
+    if not isinstance(txid, str) or not _TXID.fullmatch(txid):
+        return "txid"
+    if isinstance(vout, bool) or not isinstance(vout, int) or vout < 0:
+        return "vout"
+    if isinstance(confirmations, bool) or not isinstance(confirmations, int) or confirmations < 0:
+        return "confirmations"
     return "block_time"
 
 

@@ -207,6 +207,7 @@ def test_a_clerk_records_a_receipt_with_its_txid(fpps_site, mining_clerk):
     [
         ({"txid": "xyz"}, "txid"),
         ({"vout": -1}, "vout"),
+        ({"confirmations": -1}, "confirmations"),
         ({"amount_btc": "0.000000001"}, "amount_btc"),
         ({"confirmations": 3, "block_time": None}, "block_time"),
         ({"block_time": dt.datetime(2099, 1, 1, tzinfo=dt.UTC)}, "block_time"),
