@@ -440,3 +440,43 @@ def test_a_solo_coinbase_at_100_confirmations_matches_the_report(solo_report, mi
     check = payouts.payout_check(solo_report)
     assert check.agrees, check.mismatches
     assert check.days[0].received == 1_265_000_000
+
+
+def test_a_payout_in_the_statement_never_received_is_flagged(fpps_site, report, mining_clerk):
+    reported_day(report, mining_clerk)
+    payouts.import_pool_statement(
+        site=fpps_site,
+        content=csv_statement(f"2019-01-20,2.16243270,0.04324866,2.11918404,{TXID}"),
+        format="csv",
+        actor=mining_clerk,
+    )
+    [mismatch] = payouts.payout_check(report).mismatches
+    assert (mismatch.kind, mismatch.expected_figure, mismatch.actual_figure, mismatch.txid) == (
+        MismatchKind.RECEIPT_UNMATCHED,
+        FPPS_PAYOUT,
+        0,
+        TXID,
+    )
+
+
+def test_statement_lines_without_txid_match_the_receipts_of_the_period_in_total(
+    fpps_site, report, mining_clerk
+):
+    reported_day(report, mining_clerk)
+    payouts.import_pool_statement(
+        site=fpps_site,
+        content=csv_statement("2019-01-20,2.16243270,0.04324866,2.11918404,"),
+        format="csv",
+        actor=mining_clerk,
+    )
+    for vout, amount in ((0, "2.00000000"), (1, "0.11918404")):
+        payouts.record_receipt(
+            site=fpps_site,
+            txid=TXID,
+            vout=vout,
+            amount_btc=amount,
+            confirmations=6,
+            block_time=dt.datetime(2019, 1, 21, 2, tzinfo=dt.UTC),
+            actor=mining_clerk,
+        )
+    assert payouts.payout_check(report).agrees
