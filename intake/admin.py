@@ -11,12 +11,13 @@ make the approval engine's requests.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from intake import services
 from intake.admin_transitions import (
@@ -354,6 +355,7 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
     form = SeizedItemForm
     #: Actions that start an item's transitions: each makes an approval request (nothing
     #: changes until it is approved and executed).
+    actions = ["start_transfer"]
     proposals = (
         Proposal(
             "custody-intake",
@@ -388,6 +390,31 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
             action_label=_("Request cancellation of the selected item (order withdrawn)"),
         ),
     )
+
+    @admin.action(
+        description=_("Record that the transfer to the custody wallet has started"), permissions=["change"]
+    )
+    def start_transfer(self, request, queryset):
+        done = 0
+        for item in queryset.order_by("pk"):
+            try:
+                services.record_transfer_started(item=item, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d item now awaits its coins in the custody wallet.",
+                    "%(count)d items now await their coins in the custody wallet.",
+                    done,
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
     inlines = [CustodyEventInline]
     list_display = [
         "__str__",

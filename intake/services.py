@@ -21,6 +21,7 @@ from intake.models import (
     Court,
     CourtDocument,
     CourtOrder,
+    ItemState,
     OrderKind,
     Party,
     PartyRole,
@@ -382,6 +383,33 @@ def register_item(
     }
     record_event(action="intake.item.registered", actor=actor, subject=item, data=details)
     append_event(item=item, action="intake.item.registered", actor=actor, data=details)
+    return item
+
+
+@transaction.atomic
+def record_transfer_started(*, item: SeizedItem, actor, evidence: str = "") -> SeizedItem:
+    """``registered → transfer_pending``: the transfer to the custody wallet was ordered (an
+    exchange instructed, a key handed over), the coins have not arrived yet. No coins move, so
+    no approval: the clerk's note goes into the item's chain of custody and its history; taking
+    the coins into custody is the approved step that follows."""
+    item = SeizedItem.objects.select_for_update().get(pk=item.pk)
+    if item.state != ItemState.REGISTERED:
+        raise _refuse(
+            "item",
+            _("Item #%(item)s is %(state)s; only a registered item can have its transfer started.")
+            % {"item": item.pk, "state": item.get_state_display()},
+            "wrong_state",
+        )
+    evidence = (evidence or "").strip()
+    if len(evidence) > 2000:
+        raise _refuse("evidence", _("Keep the evidence under 2,000 characters."), "max_length")
+    item.state = ItemState.TRANSFER_PENDING
+    _saved(item, actor=actor)
+    details = {"custody_wallet": item.custody_wallet.code}
+    record_event(action="intake.item.transfer_pending", actor=actor, subject=item, data=details)
+    append_event(
+        item=item, action="intake.item.transfer_pending", actor=actor, data=details, evidence=evidence
+    )
     return item
 
 

@@ -102,3 +102,21 @@ def test_the_custody_intake_action_makes_the_request_and_refuses_an_unexplained_
     approve(request, team.custody1)
     item.refresh_from_db()
     assert item.state == ItemState.IN_CUSTODY and item.received_amount == 50_000_000
+
+
+def test_the_transfer_started_action_moves_registered_items_only(client, team, register, in_custody, clerk):
+    clerk.is_staff = True
+    clerk.save()
+    waiting = register()
+    held = in_custody(txid="cd" * 32)
+    client.force_login(clerk)
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "start_transfer", "_selected_action": [waiting.pk, held.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    waiting.refresh_from_db()
+    held.refresh_from_db()
+    assert waiting.state == ItemState.TRANSFER_PENDING and held.state == ItemState.IN_CUSTODY
+    assert "only a registered item" in response.content.decode()
