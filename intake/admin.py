@@ -10,11 +10,14 @@ make the approval engine's requests.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -350,6 +353,34 @@ class CustodyEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class ItemAgeFilter(admin.SimpleListFilter):
+    """How long ago an item was registered: items held for a long time need a decision."""
+
+    title = _("age")
+    parameter_name = "age"
+    BANDS = {"30": (None, 30), "180": (30, 180), "365": (180, 365), "older": (365, None)}
+
+    def lookups(self, request, model_admin):
+        return [
+            ("30", _("under 30 days")),
+            ("180", _("30 days to 6 months")),
+            ("365", _("6 to 12 months")),
+            ("older", _("over a year")),
+        ]
+
+    def queryset(self, request, queryset):
+        band = self.BANDS.get(self.value())
+        if band is None:
+            return queryset
+        now = timezone.now()
+        younger, older = band
+        if younger is not None:
+            queryset = queryset.filter(registered_at__lte=now - dt.timedelta(days=younger))
+        if older is not None:
+            queryset = queryset.filter(registered_at__gt=now - dt.timedelta(days=older))
+        return queryset
+
+
 @admin.register(SeizedItem)
 class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
     form = SeizedItemForm
@@ -426,9 +457,16 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
         "txid",
         "custody_wallet",
     ]
-    list_filter = ["state", ("order__case__court", admin.RelatedOnlyFieldListFilter), "asset"]
+    list_filter = ["state", ("order__case__court", admin.RelatedOnlyFieldListFilter), "asset", ItemAgeFilter]
     list_select_related = ["order__case", "asset", "custody_wallet"]
-    search_fields = ["order__case__number", "source_address", "txid", "exchange_account"]
+    search_fields = ["order__case__number", "source_address", "txid", "exchange_account", "court_reference"]
+
+    def get_search_fields(self, request):
+        """Parties are found by name only by those who may see their personal data (a search
+        that finds an item would otherwise tell who is a party of its case)."""
+        fields = list(super().get_search_fields(request))
+        return [*fields, "order__case__parties__name"] if can_see_pii(request) else fields
+
     readonly_fields = [
         "network",
         "received",
