@@ -104,18 +104,24 @@ def preview_items(*, order: CourtOrder, upload, actor) -> ImportReport:
     return _run(order=order, upload=upload, actor=actor, apply=False)
 
 
-def import_items(*, order: CourtOrder, upload, actor) -> ImportReport:
-    """Register every line's item, or none of them if any line is refused."""
-    return _run(order=order, upload=upload, actor=actor, apply=True)
+def import_items(*, order: CourtOrder, upload, actor, expect_sha256: str | None = None) -> ImportReport:
+    """Register every line's item, or none of them if any line is refused. With
+    ``expect_sha256`` (the preview's), a file with other content is refused as a whole."""
+    return _run(order=order, upload=upload, actor=actor, apply=True, expect_sha256=expect_sha256)
 
 
-def _run(*, order: CourtOrder, upload, actor, apply: bool) -> ImportReport:
+def _run(*, order: CourtOrder, upload, actor, apply: bool, expect_sha256: str | None = None) -> ImportReport:
     bounds = limits()
     try:
         data = read_upload(upload, limits=bounds)
     except TabularError as exc:
         return ImportReport(sha256="", file_error=exc.message)
     report = ImportReport(sha256=hashlib.sha256(data).hexdigest())
+    if expect_sha256 is not None and expect_sha256 != report.sha256:
+        report.file_error = _(
+            "This file is not the one previewed (its SHA-256 differs); preview it before importing it."
+        )
+        return report
     try:
         with transaction.atomic():
             _register_rows(
