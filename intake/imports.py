@@ -44,6 +44,7 @@ from reserve.tabular import (
     normalize_header,
     read_table,
     read_upload,
+    spellings_in_every_language,
 )
 
 COLUMNS = (
@@ -162,23 +163,18 @@ class _Lookups:
         return self.wallets[code]
 
 
-_SOURCE_KINDS = {
-    **{normalize_header(value): value for value in SourceKind.values},
-}
-
-
-def _source_kind(text: str) -> str | None:
-    spelled = normalize_header(text)
-    if spelled in _SOURCE_KINDS:
-        return _SOURCE_KINDS[spelled]
-    for value, label in SourceKind.choices:
-        if normalize_header(str(label)) == spelled:
-            return value
-    return None
+def _source_kinds() -> dict[str, str]:
+    """Every spelling of a source kind (its code, its label in any language) → the code."""
+    return {
+        spelled: value
+        for value, label in SourceKind.choices
+        for spelled in spellings_in_every_language(value, label)
+    }
 
 
 def _register_rows(*, order: CourtOrder, rows, actor, report: ImportReport) -> None:
     lookups = _Lookups()
+    source_kinds = _source_kinds()
     seen: dict[tuple[str, str, int], int] = {}
     units_by_asset: dict[Asset, int] = {}
     for row in rows:
@@ -186,7 +182,13 @@ def _register_rows(*, order: CourtOrder, rows, actor, report: ImportReport) -> N
         errors = list(row.errors)
         if not errors:
             errors = _register_row(
-                order=order, row=row, actor=actor, lookups=lookups, seen=seen, units=units_by_asset
+                order=order,
+                row=row,
+                actor=actor,
+                lookups=lookups,
+                source_kinds=source_kinds,
+                seen=seen,
+                units=units_by_asset,
             )
         for error in errors:
             report.refuse(error)
@@ -195,7 +197,7 @@ def _register_rows(*, order: CourtOrder, rows, actor, report: ImportReport) -> N
     report.totals = {asset.symbol: asset.format(units) for asset, units in units_by_asset.items()}
 
 
-def _register_row(*, order, row: Row, actor, lookups: _Lookups, seen, units) -> list[RowError]:
+def _register_row(*, order, row: Row, actor, lookups: _Lookups, source_kinds, seen, units) -> list[RowError]:
     values = row.values
 
     def refuse(column: str, message: str) -> list[RowError]:
@@ -213,7 +215,7 @@ def _register_row(*, order, row: Row, actor, lookups: _Lookups, seen, units) -> 
         return refuse(
             "custody_wallet", _("Unknown custody wallet %(code)s.") % {"code": values["custody_wallet"]}
         )
-    source_kind = _source_kind(values["source_kind"])
+    source_kind = source_kinds.get(normalize_header(values["source_kind"]))
     if source_kind is None:
         return refuse("source_kind", _("Choose the source: an address or an exchange account."))
     vout = None

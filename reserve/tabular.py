@@ -34,6 +34,8 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 CSV = "csv"
@@ -59,7 +61,7 @@ class Limits:
     max_cell_chars: int = 500
     #: XLSX only: the sum of the entries' declared uncompressed sizes, and the highest ratio
     #: uncompressed ÷ compressed of any entry (real sheets compress 5–20×).
-    max_uncompressed_bytes: int = 64 * 1024 * 1024
+    max_uncompressed_bytes: int = 32 * 1024 * 1024
     max_compression_ratio: int = 100
     max_zip_entries: int = 200
 
@@ -76,7 +78,17 @@ class Column:
     required: bool = True
 
     def spellings(self) -> set[str]:
-        return {normalize_header(str(s)) for s in (self.name, self.label, *self.aliases)}
+        return spellings_in_every_language(self.name, self.label, *self.aliases)
+
+
+def spellings_in_every_language(*texts) -> set[str]:
+    """The normalized spellings of ``texts`` (lazy translations) in every language of the site:
+    a file headed in Kazakh is read the same by a clerk whose screens are in Russian."""
+    spelled = {normalize_header(str(text)) for text in texts}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            spelled.update(normalize_header(str(text)) for text in texts)
+    return spelled
 
 
 @dataclass(frozen=True)
@@ -291,7 +303,8 @@ def _too_many_columns(limits: Limits) -> TabularError:
 
 def _csv_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list]]:
     text = data.decode("utf-8-sig")
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text[: end if end >= 0 else len(text)]
     # Spreadsheets set to a Russian or Kazakh locale save CSV with semicolons.
     delimiter = max(",;\t", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)

@@ -161,3 +161,18 @@ def test_an_eth_line_works_with_its_own_wallet(importing, eth_wallet):
     row = ["ETH", "1.000000000000000001", "address", "0x" + "12" * 20, "0x" + "ef" * 32, "0", "eth-cold"]
     report = importing(csv_bytes(row))
     assert report.ok, errors(report)
+
+
+def test_a_file_headed_in_kazakh_is_read_whatever_the_clerks_language(importing):
+    header = [
+        "Актив",
+        "Мәлімделген сома",
+        "Көз",
+        "Көз мекенжайы",
+        "Транзакция сәйкестендіргіші",
+        "Шығыс индексі",
+        "Сақтау әмияны",
+    ]
+    row = ["BTC", "0.5", "мекенжай", random_address("bitcoin"), "ab" * 32, "0", "cold-a"]
+    report = importing(csv_bytes(row, header=header))
+    assert report.ok, (report.file_error, errors(report))
