@@ -18,7 +18,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from intake.imports import COLUMNS, import_items, limits, preview_items
 from intake.models import CourtOrder
@@ -62,7 +62,11 @@ class ImportItemsView:
         if report.applied:
             messages.success(
                 request,
-                _("%(count)s seized items imported under order %(order)s.")
+                ngettext(
+                    "%(count)s seized item imported under order %(order)s.",
+                    "%(count)s seized items imported under order %(order)s.",
+                    report.rows,
+                )
                 % {"count": report.rows, "order": order.number},
             )
             changelist = reverse("admin:intake_seizeditem_changelist")

@@ -51,6 +51,7 @@ def test_a_clerk_previews_then_imports(client, staff_clerk, order, file_of_two):
     )
     assert done.status_code == 302
     assert SeizedItem.objects.filter(order=order).count() == 2
+    assert "2 seized items imported under order A-1." in client.get(done.url).content.decode()
 
 
 def test_the_preview_shows_each_refusal(client, staff_clerk, order, asset, wallet):
