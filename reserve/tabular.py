@@ -18,8 +18,11 @@ What is checked, before anything is parsed:
 * the sheet's declared dimension is checked before its rows are read, and rows are counted as
   they stream (a sheet may omit or understate its dimension).
 
-The sheet is then read with ``openpyxl`` in ``read_only`` mode (rows are streamed; XML through
-defusedxml). Cells are text: a number stored as a floating-point value is refused with a
+The sheet is then read with ``openpyxl`` in ``read_only`` mode (rows are streamed and never
+kept; XML through defusedxml). What does grow with the file is bounded by the limits: the
+upload's bytes (``max_bytes``); for an XLSX the workbook's shared-string table, which
+openpyxl holds whole (``max_uncompressed_bytes``), and under 100 bytes a row that openpyxl's
+streaming parser leaves behind (``max_rows``). Cells are text: a number stored as a floating-point value is refused with a
 message asking for text (``0.1`` is not exact in binary, and amounts are never floats); whole
 numbers are written out in digits; formulas are refused (their cached value may be stale).
 """

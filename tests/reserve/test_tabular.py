@@ -157,3 +157,23 @@ def test_a_zip_bomb_is_refused_without_decompressing_it():
         tracemalloc.stop()
     assert caught.value.code == "zip_bomb"
     assert peak < 5 * 1024 * 1024
+
+
+def test_rows_stream_without_being_kept():
+    """Rows are not kept. What grows is openpyxl's: its streaming XML parser leaves each parsed
+    (and cleared) ``<row>`` element attached to the sheet's root, under 100 bytes a row."""
+
+    def peak(rows: int) -> int:
+        data = xlsx([["asset", "amount", "note"]] + [["BTC", "0.5", "x" * 40]] * rows)
+        tracemalloc.start()
+        try:
+            count = sum(1 for _row in read_table(data, COLUMNS, limits=Limits(max_rows=rows)))
+            _current, top = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert count == rows
+        return top
+
+    peak(10)  # the column names' translations are loaded once per process
+    small, large = peak(1_000), peak(10_000)
+    assert (large - small) / 9_000 < 300
