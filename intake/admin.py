@@ -16,13 +16,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from intake import services
+from intake import import_views, services
 from intake.admin_transitions import (
     CancellationForm,
     CustodyIntakeForm,
@@ -485,6 +485,14 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(import_views.ImportItemsView(self).dispatch)
+        return [path("import/", view, name="intake_seizeditem_import"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        can_import = request.user.has_perm(import_views.PERMISSION)
+        return super().changelist_view(request, {"can_import": can_import, **(extra_context or {})})
 
     @admin.display(description=_("case"), ordering="order__case__number")
     def case_number(self, obj):
