@@ -1,6 +1,9 @@
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from intake import services
 from intake.documents import store_document
@@ -267,3 +270,24 @@ def test_the_item_list_costs_the_same_queries_for_one_or_many_items(client, root
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(one)
+
+
+def test_items_are_filtered_by_age_and_found_by_party_only_with_pii_access(
+    client, root, staff_auditor, register, party
+):
+    from intake.models import SeizedItem
+
+    old = register(txid="cd" * 32)
+    SeizedItem.objects.filter(pk=old.pk).update(registered_at=timezone.now() - dt.timedelta(days=400))
+    new = register()
+    client.force_login(root)
+    over_a_year = client.get(reverse("admin:intake_seizeditem_changelist"), {"age": "older"})
+    assert list(over_a_year.context["cl"].queryset) == [old]
+    recent = client.get(reverse("admin:intake_seizeditem_changelist"), {"age": "30"})
+    assert list(recent.context["cl"].queryset) == [new]
+    found = client.get(reverse("admin:intake_seizeditem_changelist"), {"q": "Aigerim"})
+    assert set(found.context["cl"].queryset) == {old, new}
+
+    client.force_login(staff_auditor)  # reads every item, but not the parties' personal data
+    hidden = client.get(reverse("admin:intake_seizeditem_changelist"), {"q": "Aigerim"})
+    assert list(hidden.context["cl"].queryset) == []
