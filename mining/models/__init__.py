@@ -4,6 +4,7 @@ fleets, the output reports and their daily lines."""
 from mining.models.network import NetworkEpoch
 from mining.models.reports import DailyLine, OutputReport, ReportState
 from mining.models.sites import EnergySource, Fleet, PayoutScheme, Site, SiteStatus
+from mining.models.workflow import ReportVerification
 
 __all__ = [
     "DailyLine",
@@ -13,6 +14,7 @@ __all__ = [
     "OutputReport",
     "PayoutScheme",
     "ReportState",
+    "ReportVerification",
     "Site",
     "SiteStatus",
 ]
