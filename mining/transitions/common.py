@@ -32,17 +32,17 @@ def period_label(report: OutputReport) -> str:
     return f"{report.period_start.isoformat()}…{report.period_end.isoformat()}"
 
 
-def ensure_mining_clerk(actor, *, doing: str) -> None:
+def ensure_mining_clerk(actor, *, doing: str, field: str = "report") -> None:
     """Only a mining clerk (or a superuser) moves a report through the clerks' steps; an
     approver's power is in the approval engine, not here."""
     if actor is None or not actor.is_authenticated or not actor.is_active:
         raise refuse(
-            "report", _("Only an active, signed-in mining clerk can %(doing)s.") % {"doing": doing}, "refused"
+            field, _("Only an active, signed-in mining clerk can %(doing)s.") % {"doing": doing}, "refused"
         )
     if actor.is_superuser or actor.groups.filter(name=roles.MINING_CLERK).exists():
         return
     raise refuse(
-        "report",
+        field,
         _("Only a mining clerk can %(doing)s; your role may not.") % {"doing": doing},
         "wrong_role",
     )

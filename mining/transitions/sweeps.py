@@ -86,7 +86,7 @@ def request_sweep(
     e.g. ``"1.5"``) of mined output from ``site``'s custody wallet to ``to_wallet``."""
     from reserve.approvals.services import create_request
 
-    ensure_mining_clerk(actor, doing=_("request a sweep"))
+    ensure_mining_clerk(actor, doing=_("request a sweep"), field="site")
     payload = sweep_payload(site=site, to_wallet=to_wallet, amount=amount)
     return create_request(
         kind=TRANSFER,

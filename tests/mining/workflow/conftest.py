@@ -70,3 +70,13 @@ def verified(report, week, mining_clerk):
 @pytest.fixture
 def acceptance(team, verified, report, mining_clerk):
     return request_acceptance(report=report, maker=mining_clerk)
+
+
+@pytest.fixture
+def posted(team, acceptance, approve):
+    """The week accepted by two treasury officers and posted to ``reserve:mined``."""
+    approve(acceptance, team.treasury1)
+    approve(acceptance, team.treasury2)
+    acceptance.refresh_from_db()
+    assert acceptance.status == "executed", acceptance.result
+    return acceptance
