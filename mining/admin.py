@@ -6,21 +6,25 @@ other entry point: the form runs the service in a savepoint that is rolled back 
 refusals next to the fields, and ``save_model`` runs it for real (the pattern of intake's admin;
 mining may not import intake, so the two small base classes are repeated here). Recorded rows
 are not edited, except that a clerk may fill in the start time of an epoch that has none. The
-report workflow (submit, verify, approve, post) arrives with the approval engine's request kinds.
+report workflow runs from the report changelist: submit, verify and return to draft are actions
+that call :mod:`mining.transitions` (refusals shown as messages); accepting a verified report and
+sweeping a site's mined coins are proposals that make approval requests.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from mining import services
+from mining import services, transitions
+from mining.admin_transitions import AcceptOutputForm, ReportActionForm, SweepForm, is_posted, is_verified
 from mining.models import DailyLine, Fleet, NetworkEpoch, OutputReport, Site
 from mining.selectors import verify_report
 from reserve.admin.base import GuardedHistoryAdmin, ReadOnlyInline
+from reserve.admin.proposals import Proposal, ProposalAdminMixin
 
 
 class ServiceForm(forms.ModelForm):
@@ -312,9 +316,45 @@ class NewDailyLineInline(admin.TabularInline):
         return False
 
 
+def _run_on_each(modeladmin, request, queryset, step, done_message) -> None:
+    """Run ``step(report)`` for each selected report, each in its own transaction; say what
+    was done and, for each refusal, why."""
+    for report in queryset.select_related("site"):
+        try:
+            step(report)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{report}: {' '.join(exc.messages)}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, done_message % {"report": report}, messages.SUCCESS)
+
+
+def _action_text(request) -> str:
+    return (request.POST.get("explanation") or "").strip()
+
+
 @admin.register(OutputReport)
-class OutputReportAdmin(ServiceAdmin):
+class OutputReportAdmin(ProposalAdminMixin, ServiceAdmin):
     form = ReportForm
+    action_form = ReportActionForm
+    actions = ["submit_reports", "verify_reports", "reopen_reports"]
+    proposals = (
+        Proposal(
+            "accept",
+            _("Request acceptance"),
+            AcceptOutputForm,
+            on_row=True,
+            applies=is_verified,
+            action_label=_("Request acceptance of the selected verified report"),
+        ),
+        Proposal(
+            "sweep",
+            _("Request sweep"),
+            SweepForm,
+            on_row=True,
+            applies=is_posted,
+            action_label=_("Request a sweep of the selected report's site wallet to cold storage"),
+        ),
+    )
     fields = ["site", "period_start", "period_end"]
     readonly_fields = ["state", "explanation", "verification"]
     list_display = ["__str__", "site", "period_start", "period_end", "state"]
@@ -353,3 +393,43 @@ class OutputReportAdmin(ServiceAdmin):
                 report=form.instance, actor=request.user, **_line_values(line_form.cleaned_data)
             )
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    @admin.action(permissions=["change"], description=_("Submit the selected draft reports"))
+    def submit_reports(self, request, queryset):
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            lambda report: transitions.submit_report(report=report, actor=request.user),
+            _("%(report)s submitted."),
+        )
+
+    @admin.action(
+        permissions=["change"],
+        description=_("Verify the selected submitted reports (with the explanation given)"),
+    )
+    def verify_reports(self, request, queryset):
+        text = _action_text(request)
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            lambda report: transitions.record_verification(
+                report=report, actor=request.user, explanation=text
+            ),
+            _("%(report)s verified."),
+        )
+
+    @admin.action(
+        permissions=["change"],
+        description=_("Return the selected reports to draft (with the reason given)"),
+    )
+    def reopen_reports(self, request, queryset):
+        text = _action_text(request)
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            lambda report: transitions.reopen_report(report=report, actor=request.user, reason=text),
+            _("%(report)s returned to draft."),
+        )
