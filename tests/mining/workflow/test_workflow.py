@@ -277,3 +277,17 @@ def test_figures_that_no_longer_compute_the_same_are_not_posted(
     report.refresh_from_db()
     assert acceptance.status == "pending" and report.state == ReportState.VERIFIED
     assert mined_balance(site, asset) == 0
+
+
+def test_the_approver_sees_the_verification_on_the_request_page(client, team, report, mining_clerk, asset):
+    record_week(report, mining_clerk, short_day=dt.date(2019, 1, 17))
+    submit_report(report=report, actor=mining_clerk)
+    record_verification(report=report, actor=mining_clerk, explanation="Grid curtailment on the 17th.")
+    request = request_acceptance(report=report, maker=mining_clerk)
+    client.force_login(team.treasury1)
+    page = client.get(f"/workflow/requests/{request.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "2019-01-17: expected" in text and "beyond tolerance" in text
+    assert "Grid curtailment on the 17th." in text
+    assert f"/admin/mining/outputreport/{report.pk}/change/" in text
