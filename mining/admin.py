@@ -356,7 +356,7 @@ class OutputReportAdmin(ProposalAdminMixin, ServiceAdmin):
         ),
     )
     fields = ["site", "period_start", "period_end"]
-    readonly_fields = ["state", "explanation", "verification"]
+    readonly_fields = ["state", "explanation", "verification", "verified_figures"]
     list_display = ["__str__", "site", "period_start", "period_end", "state"]
     list_filter = ["state", ("site", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["site"]
@@ -381,6 +381,25 @@ class OutputReportAdmin(ProposalAdminMixin, ServiceAdmin):
             "expected": total.expected_sats,
             "gross": total.btc_gross,
             "percent": total.deviation_percent if total.deviation_percent is not None else "—",
+        }
+
+    @admin.display(description=_("verified figures"))
+    def verified_figures(self, obj):
+        """The frozen verification the acceptance request pins (not the live computation)."""
+        verification = transitions.current_verification(obj)
+        if verification is None:
+            return "—"
+        total = verification.figures["total"]
+        return _(
+            "Verified by %(user)s at %(when)s (digest %(digest)s): expected %(expected)s sats, "
+            "gross %(gross)s sats, net %(net)s sats."
+        ) % {
+            "user": verification.verified_by.get_username() if verification.verified_by else "—",
+            "when": verification.verified_at.isoformat(timespec="minutes"),
+            "digest": verification.digest[:12],
+            "expected": total["expected_sats"] if total["expected_sats"] is not None else "—",
+            "gross": total["btc_gross"],
+            "net": total["btc_net"],
         }
 
     def save_formset(self, request, form, formset, change):

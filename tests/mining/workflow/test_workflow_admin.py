@@ -90,3 +90,10 @@ def test_the_sweep_form_shows_the_refusal_and_then_makes_the_transfer(
     assert made.status_code == 302, made.content.decode()[:2000]
     sweep = ApprovalRequest.objects.get(kind="reserve.transfer")
     assert sweep.payload["category"] == "reserve:mined" and "Ekibastuz DC-1" in sweep.comment
+
+
+def test_the_report_page_shows_the_frozen_verification(client, report, verified, staff_clerk):
+    client.force_login(staff_clerk)
+    page = client.get(reverse("admin:mining_outputreport_change", args=[report.pk]))
+    assert page.status_code == 200
+    assert verified.digest[:12] in page.content.decode()
