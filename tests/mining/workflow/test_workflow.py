@@ -291,3 +291,18 @@ def test_the_approver_sees_the_verification_on_the_request_page(client, team, re
     assert "2019-01-17: expected" in text and "beyond tolerance" in text
     assert "Grid curtailment on the 17th." in text
     assert f"/admin/mining/outputreport/{report.pk}/change/" in text
+
+
+def test_a_second_request_for_the_same_report_never_posts_again(
+    team, report, acceptance, approve, mining_clerk, asset, site
+):
+    second = request_acceptance(report=report, maker=mining_clerk)
+    approve(acceptance, team.treasury1)
+    approve(acceptance, team.treasury2)
+    posted = mined_balance(site, asset)
+    approve(second, team.treasury1)
+    with pytest.raises(ValidationError) as excinfo:
+        approve(second, team.treasury2)
+    assert code_of(excinfo) == "wrong_state"
+    assert mined_balance(site, asset) == posted
+    assert JournalEntry.objects.filter(reason="mining.output").count() == 7
