@@ -38,6 +38,7 @@ from mining.transitions.common import (
 )
 from mining.transitions.workflow import ACCEPT_OUTPUT
 from reserve import roles
+from reserve.amounts import parse_amount
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy
 from reserve.approvals.registry import EffectLine, MatchFacts, RequestKind
@@ -144,9 +145,8 @@ class AcceptOutputKind(RequestKind):
         report = OutputReport.objects.select_related("site__custody_wallet").get(pk=payload["report"])
         verification = ReportVerification.objects.get(pk=payload["verification"], report=report)
         asset = Asset.objects.get(symbol=payload["asset"])
-        return AcceptOutputAction(
-            report=report, verification=verification, asset=asset, units=asset.parse(payload["amount"])
-        )
+        units = parse_amount(payload["amount"], asset.decimals, allow_zero=True)
+        return AcceptOutputAction(report=report, verification=verification, asset=asset, units=units)
 
     def title(self, action: AcceptOutputAction) -> str:
         return _("Accept %(amount)s %(asset)s mined at %(report)s") % {

@@ -306,3 +306,36 @@ def test_a_second_request_for_the_same_report_never_posts_again(
     assert code_of(excinfo) == "wrong_state"
     assert mined_balance(site, asset) == posted
     assert JournalEntry.objects.filter(reason="mining.output").count() == 7
+
+
+def test_a_week_without_output_is_accepted_and_posts_nothing(
+    team, report, mining_clerk, approve, asset, site
+):
+    from decimal import Decimal
+
+    from mining import services
+    from tests.mining.conftest import line_figures
+
+    for day in WEEK:
+        services.record_daily_line(
+            report=report,
+            actor=mining_clerk,
+            **line_figures(
+                day=day,
+                average_hashrate_hs=Decimal(0),
+                uptime_percent=Decimal(0),
+                btc_gross=0,
+                pool_fees=0,
+                btc_net=0,
+                payout_txids=[],
+            ),
+        )
+    submit_report(report=report, actor=mining_clerk)
+    record_verification(report=report, actor=mining_clerk)
+    request = request_acceptance(report=report, maker=mining_clerk)
+    approve(request, team.treasury1)
+    approve(request, team.treasury2)
+    request.refresh_from_db()
+    report.refresh_from_db()
+    assert request.status == "executed" and request.result["entries"] == []
+    assert report.state == ReportState.POSTED and mined_balance(site, asset) == 0
