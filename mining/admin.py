@@ -383,6 +383,18 @@ class OutputReportAdmin(ProposalAdminMixin, ServiceAdmin):
             "percent": total.deviation_percent if total.deviation_percent is not None else "—",
         }
 
+    def _make_request(self, request, form):
+        """A sweep is made by its mining service, not by a bare ``create_request``."""
+        if not isinstance(form, SweepForm):
+            return super()._make_request(request, form)
+        submission = form.cleaned_data.get("submission") or ""
+        key = f"admin:{request.user.pk}:{submission}" if submission else None
+        try:
+            return form.make_request(actor=request.user, idempotency_key=key)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            return None
+
     @admin.display(description=_("verified figures"))
     def verified_figures(self, obj):
         """The frozen verification the acceptance request pins (not the live computation)."""

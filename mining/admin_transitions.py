@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mining.models import OutputReport, ReportState
 from mining.transitions import ACCEPT_OUTPUT, current_verification
-from mining.transitions.sweeps import TRANSFER, sweep_comment, sweep_payload
+from mining.transitions.sweeps import TRANSFER, request_sweep, sweep_payload
 from reserve.admin.forms import ProposalForm
 from reserve.models import Wallet
 
@@ -67,17 +67,28 @@ class SweepForm(_ReportProposalForm):
         cleaned = super().clean()
         if self.errors or self.instance is None:
             return cleaned
-        site = self.instance.site
         try:
-            self._payload = sweep_payload(site=site, to_wallet=cleaned["to_wallet"], amount=cleaned["amount"])
+            self._payload = sweep_payload(
+                site=self.instance.site, to_wallet=cleaned["to_wallet"], amount=cleaned["amount"]
+            )
         except ValidationError as exc:
             self.add_service_errors(exc)
-            return cleaned
-        cleaned["comment"] = sweep_comment(site, cleaned.get("comment") or "")
         return cleaned
 
     def payload(self) -> dict:
         return self._payload
+
+    def make_request(self, *, actor, idempotency_key: str | None):
+        """Made by :func:`mining.transitions.request_sweep` (its comment names the site, and it
+        writes the ``mining.site.sweep_requested`` audit event)."""
+        return request_sweep(
+            site=self.instance.site,
+            to_wallet=self.cleaned_data["to_wallet"],
+            amount=self.cleaned_data["amount"],
+            actor=actor,
+            comment=self.cleaned_data.get("comment") or "",
+            idempotency_key=idempotency_key,
+        )
 
 
 def is_verified(report: OutputReport) -> bool:

@@ -12,12 +12,15 @@ the site, the clearer refusals, and a comment naming the site for the approvers.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from mining.models import Site
 from mining.transitions.common import ensure_mining_clerk, refuse
 from reserve.approvals import payload as checks
+from reserve.audit import record_event
 from reserve.models import Asset, Category, Wallet
+from reserve.retry import retry_on_conflict
 
 TRANSFER = "reserve.transfer"
 
@@ -79,6 +82,7 @@ def sweep_comment(site: Site, comment: str = "") -> str:
     return f"{note} {comment}".strip()
 
 
+@retry_on_conflict
 def request_sweep(
     *, site: Site, to_wallet: Wallet, amount: str, actor, comment: str = "", idempotency_key=None
 ):
@@ -88,16 +92,24 @@ def request_sweep(
 
     ensure_mining_clerk(actor, doing=_("request a sweep"), field="site")
     payload = sweep_payload(site=site, to_wallet=to_wallet, amount=amount)
-    return create_request(
-        kind=TRANSFER,
-        payload=payload,
-        maker=actor,
-        comment=sweep_comment(site, comment),
-        evidence=[
-            {
-                "label": str(_("Mining site %(site)s") % {"site": site.name}),
-                "url": f"/admin/mining/site/{site.pk}/change/",
-            }
-        ],
-        idempotency_key=idempotency_key,
-    )
+    with transaction.atomic():
+        request = create_request(
+            kind=TRANSFER,
+            payload=payload,
+            maker=actor,
+            comment=sweep_comment(site, comment),
+            evidence=[
+                {
+                    "label": str(_("Mining site %(site)s") % {"site": site.name}),
+                    "url": f"/admin/mining/site/{site.pk}/change/",
+                }
+            ],
+            idempotency_key=idempotency_key,
+        )
+        record_event(
+            action="mining.site.sweep_requested",
+            actor=actor,
+            subject=site,
+            data={"request": request.pk, "amount": payload["amount"], "to_wallet": payload["to_wallet"]},
+        )
+    return request

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from mining.transitions import request_sweep
+from reserve.audit import AuditEvent
 from reserve.models import Account, Category, Lot, Network
 from tests.support.factories import WalletFactory
 
@@ -34,6 +35,8 @@ def test_a_sweep_is_a_transfer_that_carries_the_site_and_day_lots(
     sweep = request_sweep(site=site, to_wallet=cold, amount=asset.format(held), actor=mining_clerk)
     assert sweep.kind == "reserve.transfer" and sweep.payload["category"] == Category.RESERVE_MINED
     assert "Ekibastuz DC-1" in sweep.comment and sweep.maker == mining_clerk
+    event = AuditEvent.objects.get(action="mining.site.sweep_requested")
+    assert event.actor == mining_clerk and event.data["request"] == sweep.pk
     approve(sweep, team.custody1)
     approve(sweep, team.custody2)
     sweep.refresh_from_db()

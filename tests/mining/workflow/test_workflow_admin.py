@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from mining.models import ReportState
 from mining.transitions import ACCEPT_OUTPUT
+from reserve.audit import AuditEvent
 from reserve.models import ApprovalRequest
 from tests.mining.workflow.conftest import record_week
 from tests.support.factories import WalletFactory
@@ -90,6 +91,7 @@ def test_the_sweep_form_shows_the_refusal_and_then_makes_the_transfer(
     assert made.status_code == 302, made.content.decode()[:2000]
     sweep = ApprovalRequest.objects.get(kind="reserve.transfer")
     assert sweep.payload["category"] == "reserve:mined" and "Ekibastuz DC-1" in sweep.comment
+    assert AuditEvent.objects.get(action="mining.site.sweep_requested").data["request"] == sweep.pk
 
 
 def test_the_report_page_shows_the_frozen_verification(client, report, verified, staff_clerk):
