@@ -1,26 +1,40 @@
 """Mining clerks' screens: network epochs, sites with their fleets, output reports with their
-daily lines.
+daily lines, pool statements and payout receipts (with the payout check on the report page).
 
 Every record is added through :mod:`mining.services`, so the admin keeps the same rules as every
 other entry point: the form runs the service in a savepoint that is rolled back to show its
 refusals next to the fields, and ``save_model`` runs it for real (the pattern of intake's admin;
 mining may not import intake, so the two small base classes are repeated here). Recorded rows
 are not edited, except that a clerk may fill in the start time of an epoch that has none. The
-report workflow (submit, verify, approve, post) arrives with the approval engine's request kinds.
+report workflow runs from the report changelist: submit, verify and return to draft are actions
+that call :mod:`mining.transitions` (refusals shown as messages); accepting a verified report and
+sweeping a site's mined coins are proposals that make approval requests.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from mining import services
-from mining.models import DailyLine, Fleet, NetworkEpoch, OutputReport, Site
+from mining import payouts, services, transitions
+from mining.admin_transitions import AcceptOutputForm, ReportActionForm, SweepForm, is_posted, is_verified
+from mining.models import (
+    DailyLine,
+    Fleet,
+    NetworkEpoch,
+    OutputReport,
+    PayoutReceipt,
+    PoolStatement,
+    PoolStatementLine,
+    Site,
+)
 from mining.selectors import verify_report
 from reserve.admin.base import GuardedHistoryAdmin, ReadOnlyInline
+from reserve.admin.proposals import Proposal, ProposalAdminMixin
 
 
 class ServiceForm(forms.ModelForm):
@@ -313,11 +327,47 @@ class NewDailyLineInline(admin.TabularInline):
         return False
 
 
+def _run_on_each(modeladmin, request, queryset, step, done_message) -> None:
+    """Run ``step(report)`` for each selected report, each in its own transaction; say what
+    was done and, for each refusal, why."""
+    for report in queryset.select_related("site"):
+        try:
+            step(report)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{report}: {' '.join(exc.messages)}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, done_message % {"report": report}, messages.SUCCESS)
+
+
+def _action_text(request) -> str:
+    return (request.POST.get("explanation") or "").strip()
+
+
 @admin.register(OutputReport)
-class OutputReportAdmin(ServiceAdmin):
+class OutputReportAdmin(ProposalAdminMixin, ServiceAdmin):
     form = ReportForm
+    action_form = ReportActionForm
+    actions = ["submit_reports", "verify_reports", "reopen_reports"]
+    proposals = (
+        Proposal(
+            "accept",
+            _("Request acceptance"),
+            AcceptOutputForm,
+            on_row=True,
+            applies=is_verified,
+            action_label=_("Request acceptance of the selected verified report"),
+        ),
+        Proposal(
+            "sweep",
+            _("Request sweep"),
+            SweepForm,
+            on_row=True,
+            applies=is_posted,
+            action_label=_("Request a sweep of the selected report's site wallet to cold storage"),
+        ),
+    )
     fields = ["site", "period_start", "period_end"]
-    readonly_fields = ["state", "explanation", "verification"]
+    readonly_fields = ["state", "explanation", "verification", "verified_figures"]
     list_display = ["__str__", "site", "period_start", "period_end", "state"]
     list_filter = ["state", ("site", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["site"]
@@ -344,6 +394,37 @@ class OutputReportAdmin(ServiceAdmin):
             "percent": total.deviation_percent if total.deviation_percent is not None else "—",
         }
 
+    def _make_request(self, request, form):
+        """A sweep is made by its mining service, not by a bare ``create_request``."""
+        if not isinstance(form, SweepForm):
+            return super()._make_request(request, form)
+        submission = form.cleaned_data.get("submission") or ""
+        key = f"admin:{request.user.pk}:{submission}" if submission else None
+        try:
+            return form.make_request(actor=request.user, idempotency_key=key)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            return None
+
+    @admin.display(description=_("verified figures"))
+    def verified_figures(self, obj):
+        """The frozen verification the acceptance request pins (not the live computation)."""
+        verification = transitions.current_verification(obj)
+        if verification is None:
+            return "—"
+        total = verification.figures["total"]
+        return _(
+            "Verified by %(user)s at %(when)s (digest %(digest)s): expected %(expected)s sats, "
+            "gross %(gross)s sats, net %(net)s sats."
+        ) % {
+            "user": verification.verified_by.get_username() if verification.verified_by else "—",
+            "when": verification.verified_at.isoformat(timespec="minutes"),
+            "digest": verification.digest[:12],
+            "expected": total["expected_sats"] if total["expected_sats"] is not None else "—",
+            "gross": total["btc_gross"],
+            "net": total["btc_net"],
+        }
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not DailyLine:
             return super().save_formset(request, form, formset, change)
@@ -355,14 +436,49 @@ class OutputReportAdmin(ServiceAdmin):
             )
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
+    @admin.action(permissions=["change"], description=_("Submit the selected draft reports"))
+    def submit_reports(self, request, queryset):
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            lambda report: transitions.submit_report(report=report, actor=request.user),
+            _("%(report)s submitted."),
+        )
+
+    @admin.action(
+        permissions=["change"],
+        description=_("Verify the selected submitted reports (with the explanation given)"),
+    )
+    def verify_reports(self, request, queryset):
+        text = _action_text(request)
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            lambda report: transitions.record_verification(
+                report=report, actor=request.user, explanation=text
+            ),
+            _("%(report)s verified."),
+        )
+
+    @admin.action(
+        permissions=["change"],
+        description=_("Return the selected reports to draft (with the reason given)"),
+    )
+    def reopen_reports(self, request, queryset):
+        text = _action_text(request)
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            lambda report: transitions.reopen_report(report=report, actor=request.user, reason=text),
+            _("%(report)s returned to draft."),
+        )
+
 
 # Pool payout verification (issue #19): statements, receipts, and the check on the report page
 
-from django.contrib import messages  # noqa: E402
-from django.utils.html import format_html, format_html_join  # noqa: E402
-
-from mining import payouts  # noqa: E402
-from mining.models import PayoutReceipt, PoolStatement, PoolStatementLine  # noqa: E402
 
 STATEMENT_FIELDS = ["site", "format", "first_day", "last_day", "fee_percent", "sha256", "size_bytes"]
 STATEMENT_FIELDS += ["imported_at", "imported_by"]

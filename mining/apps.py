@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class MiningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "mining"
+
+    def ready(self) -> None:
+        from mining import transitions
+        from reserve.approvals.policies import register_default_policy
+        from reserve.approvals.registry import register_kind
+
+        for kind in transitions.KINDS:
+            register_kind(kind())
+        for policy in transitions.DEFAULT_POLICIES:
+            register_default_policy(policy)

@@ -2,7 +2,7 @@
 
 Keyword-only, one transaction each, the audit event written in it. Every refusal is a
 translated ``ValidationError`` naming its field. The report workflow (submit, verify, approve,
-post) goes through the approval engine and is not here yet.
+post) and sweeps are in :mod:`mining.transitions`.
 """
 
 from __future__ import annotations

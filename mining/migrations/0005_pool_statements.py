@@ -12,7 +12,7 @@ from reserve.dbguards import install_guards
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mining', '0003_sites_and_reports'),
+        ('mining', '0004_report_workflow'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

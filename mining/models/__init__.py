@@ -5,6 +5,7 @@ from mining.models.network import NetworkEpoch
 from mining.models.pools import PayoutReceipt, PoolStatement, PoolStatementLine, StatementFormat
 from mining.models.reports import DailyLine, OutputReport, ReportState
 from mining.models.sites import EnergySource, Fleet, PayoutScheme, Site, SiteStatus
+from mining.models.workflow import ReportVerification
 
 __all__ = [
     "DailyLine",
@@ -17,6 +18,7 @@ __all__ = [
     "PoolStatement",
     "PoolStatementLine",
     "ReportState",
+    "ReportVerification",
     "Site",
     "SiteStatus",
     "StatementFormat",
