@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,17 +78,17 @@ def request_acceptance(*, report: OutputReport, maker, comment: str = "", idempo
         payload=payload,
         maker=maker,
         comment=comment,
-        evidence=verification_evidence(report),
         idempotency_key=idempotency_key,
     )
 
 
 def verification_evidence(report: OutputReport) -> list[dict]:
-    """Links approvers can follow from the request page: the report in the admin."""
+    """Links approvers can follow from the request page (whichever face made the request): the
+    report in the admin, with its daily lines, frozen verification and payout check."""
     return [
         {
             "label": str(_("Output report %(report)s") % {"report": report_label(report)}),
-            "url": f"/admin/mining/outputreport/{report.pk}/change/",
+            "url": reverse("admin:mining_outputreport_change", args=[report.pk]),
         }
     ]
 
@@ -227,6 +228,9 @@ class AcceptOutputKind(RequestKind):
         if action.verification.explanation:
             found.append(_("Explanation: %(text)s") % {"text": action.verification.explanation})
         return found
+
+    def evidence(self, action: AcceptOutputAction) -> list[dict]:
+        return verification_evidence(action.report)
 
     def check_executable(self, action: AcceptOutputAction) -> None:
         report = action.report
