@@ -203,6 +203,15 @@ def register_site(
         raise _refuse("custody_wallet", _("Mining output is kept in a Bitcoin mainnet wallet."))
     if not custody_wallet.is_active:
         raise _refuse("custody_wallet", _("The custody wallet is not active."))
+    shared = Site.objects.filter(custody_wallet=custody_wallet).first()
+    if shared is not None:
+        # One site per wallet: a sweep takes the wallet's oldest lots, which must be this site's.
+        raise _refuse(
+            "custody_wallet",
+            _("Wallet %(wallet)s already keeps the output of site %(site)s; each site has its own wallet.")
+            % {"wallet": custody_wallet.code, "site": shared.name},
+            "shared_wallet",
+        )
     try:
         payout_address = normalize_address(network, (payout_address or "").strip())
     except AddressError as exc:

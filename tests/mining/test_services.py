@@ -213,3 +213,9 @@ def test_an_epoch_whose_difficulty_does_not_match_its_bits_is_refused(mining_cle
         )
     assert "published_difficulty" in exc_info.value.message_dict
     assert not NetworkEpoch.objects.filter(epoch=474).exists()
+
+
+def test_it_refuses_a_custody_wallet_another_site_keeps_its_output_in(site):
+    with pytest.raises(ValidationError) as exc_info:
+        services.register_site(**_site_kwargs(custody_wallet=site.custody_wallet))
+    assert exc_info.value.error_dict["custody_wallet"][0].code == "shared_wallet"
