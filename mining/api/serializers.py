@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -43,7 +44,7 @@ class ExactDecimalInput(serializers.Field):
     default_error_messages = {
         "float": _FLOAT_MESSAGE,
         "invalid": _('Enter a non-negative decimal number such as "98.5".'),
-        "too_long": _("At most %(max)s characters.") % {"max": MAX_FIGURE_LENGTH},
+        "too_long": _("At most {max} characters."),
     }
 
     def to_internal_value(self, data) -> Decimal:
@@ -53,7 +54,7 @@ class ExactDecimalInput(serializers.Field):
             self.fail("invalid")
         text = str(data).strip()
         if len(text) > MAX_FIGURE_LENGTH:
-            self.fail("too_long")
+            self.fail("too_long", max=MAX_FIGURE_LENGTH)
         if not text or not all(c.isdigit() or c == "." for c in text) or text.count(".") > 1:
             self.fail("invalid")
         if not text.isascii() or text.startswith(".") or text.endswith("."):
@@ -139,7 +140,7 @@ class BulkDaysInputSerializer(StrictInput):
         child=serializers.DictField(),
         min_length=1,
         max_length=MAX_BULK_DAYS,
-        help_text=_("The days, at most %(max)s, each as for one day.") % {"max": MAX_BULK_DAYS},
+        help_text=format_lazy(_("The days, at most {max}, each as for one day."), max=MAX_BULK_DAYS),
     )
 
     def validate_days(self, rows: list[dict]) -> list[dict]:
