@@ -6,6 +6,7 @@ from mining import services
 from tests.mining.api.conftest import day_body
 from tests.mining.api.helpers import days_path, post
 from tests.support.api import assert_error_body
+from tests.support.factories import WalletFactory
 
 
 def test_sites_list_and_detail(site_client, site):
@@ -96,3 +97,32 @@ def test_a_report_verification_compares_expected_and_reported(site_client, site,
     assert body["tolerance_percent"] == "5"
     assert len(body["missing_days"]) == 6
     assert isinstance(body["exceeds_tolerance"], bool)
+
+
+def test_a_page_of_sites_costs_the_same_however_many_sites(site_client, site, django_assert_max_num_queries):
+    site_client.get("/api/v1/mining/sites/")  # warm caches
+    with django_assert_max_num_queries(8) as one:
+        site_client.get("/api/v1/mining/sites/")
+    for n in range(5):
+        _another_site(site, n)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(site_client.get("/api/v1/mining/sites/").json()["results"]) == 6
+
+
+def _another_site(site, n):
+    return services.register_site(
+        name=f"Site {n}",
+        region="Almaty",
+        operator="Hydro LLP",
+        licence_number=f"ML-9{n}",
+        licence_date=dt.date(2020, 1, 1),
+        energy_source="hydro",
+        power_capacity_mw="10",
+        commissioned_on=dt.date(2020, 2, 1),
+        pool_name="Pool",
+        payout_scheme="fpps",
+        payout_address=site.payout_address,
+        custody_wallet=WalletFactory(code=f"mined-{n}"),
+        tolerance_percent="5",
+        actor=None,
+    )
