@@ -595,8 +595,8 @@ def submit_daily_line(*, site: Site, day: dt.date, actor, **figures) -> tuple[Da
 
 class DaysRefused(Exception):
     """Some days of a bulk submission were refused; nothing was written. ``errors`` maps each
-    refused day's index to its field errors; ``conflicts_only`` is true when every refusal is a
-    day reported differently in a report past draft."""
+    refused day's index to its field errors; ``conflicts_only`` is true when every refusal is
+    about a report past draft (a day reported differently in it, or a new day for it)."""
 
     def __init__(self, errors: dict[int, dict[str, list[str]]], *, conflicts_only: bool):
         self.errors = errors
@@ -618,7 +618,8 @@ def submit_daily_lines(*, site: Site, days: list[dict], actor) -> list[tuple[Dai
             with transaction.atomic():
                 results.append(submit_daily_line(site=site, actor=actor, **row))
         except ValidationError as exc:
-            conflicts_only = False
+            codes = {e.code for es in getattr(exc, "error_dict", {}).values() for e in es}
+            conflicts_only = conflicts_only and codes == {"not_draft"}
             errors[index] = exc.message_dict if hasattr(exc, "error_dict") else {"day": exc.messages}
         except DayReportedDifferently as exc:
             errors[index] = {

@@ -217,8 +217,8 @@ class BulkDaysSubmitApi(MiningWriteApi, APIView):
         description=(
             f"Up to {MAX_BULK_DAYS} days at once, all or nothing: each day as for one day; if any "
             "day is refused nothing is recorded and the errors name each refused day by its index "
-            "(`days.3.uptime_percent`). 409 when every refused day is one reported differently in a "
-            "report past draft, 400 otherwise. 201 when at least one day was recorded, else 200."
+            "(`days.3.uptime_percent`). 409 when every refused day is refused because its report is "
+            "past draft (reported differently, or a new day for it), 400 otherwise. 201 when at least one day was recorded, else 200."
         ),
         parameters=[SITE_PARAMETER, IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER],
         request=BulkDaysInputSerializer,

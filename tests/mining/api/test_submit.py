@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from mining import services
 from mining.models import DailyLine, OutputReport, ReportState
 from reserve.models import AuditEvent
 from tests.mining.api.conftest import day_body
@@ -188,3 +189,20 @@ def test_bulk_refuses_more_than_a_year_of_days(site_client, site):
     assert response.status_code == 400
     assert "days" in response.json()["errors"]
     assert not DailyLine.objects.exists()
+
+
+def test_bulk_new_days_for_a_report_past_draft_are_409(site_client, site, report):
+    OutputReport.objects.filter(pk=report.pk).update(state=ReportState.SUBMITTED)
+
+    response = post(site_client, bulk_path(site), _days("2019-01-15", "2019-01-16"))
+
+    assert response.status_code == 409
+    assert set(response.json()["errors"]) == {"days.0.report", "days.1.report"}
+    assert not DailyLine.objects.exists()
+
+
+def test_the_day_that_is_today_at_the_site_is_not_over(site_client, site):
+    response = post(site_client, days_path(site), day_body(day=services.site_today(site).isoformat()))
+
+    assert response.status_code == 400
+    assert "not over yet" in response.json()["errors"]["day"][0]
