@@ -95,6 +95,13 @@ class ReportNotDraft(Conflict):
     default_code = "report_not_draft"
 
 
+class DaysPastDraft(Conflict):
+    default_detail = _(
+        "Some days are already reported differently or belong to a report past draft; nothing was recorded."
+    )
+    default_code = "days_past_draft"
+
+
 class MiningReadApi(ApiEndpoint):
     permission_classes = [IsAuthenticated, TokenHasScope, CanViewModels]
     required_scope = Scope.MINING_WRITE
@@ -154,7 +161,8 @@ _CONFLICT_RESPONSE = OpenApiResponse(
     description=_(
         "day_reported_differently: the day is reported with other figures in a report past draft "
         "(errors name each differing figure); report_not_draft: the report covering the day is past "
-        "draft and takes no new days; idempotency_in_flight: the same Idempotency-Key is running."
+        "draft and takes no new days; days_past_draft (bulk): every refused day is one of those, "
+        "by index; idempotency_in_flight: the same Idempotency-Key is running."
     ),
     examples=[
         OpenApiExample(
@@ -257,7 +265,7 @@ class BulkDaysSubmitApi(MiningWriteApi, APIView):
         except services.DaysRefused as exc:
             errors = {"days": {index: fields for index, fields in exc.errors.items()}}
             if exc.conflicts_only:
-                raise DayReportedDifferently(errors) from None
+                raise DaysPastDraft(errors) from None
             raise exceptions.ValidationError(errors) from None
         outcomes = [outcome for _line, outcome in results]
         data = BulkSubmittedOutputSerializer(

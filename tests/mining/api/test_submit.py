@@ -172,6 +172,7 @@ def test_bulk_conflicts_past_draft_are_409_and_change_nothing(site_client, site,
     response = post(site_client, bulk_path(site), body)
 
     assert response.status_code == 409
+    assert_error_body(response.json(), "days_past_draft")
     assert set(response.json()["errors"]) == {"days.1.btc_gross", "days.1.pool_fees", "days.1.btc_net"}
     assert DailyLine.objects.count() == 1
 
@@ -197,6 +198,7 @@ def test_bulk_new_days_for_a_report_past_draft_are_409(site_client, site, report
     response = post(site_client, bulk_path(site), _days("2019-01-15", "2019-01-16"))
 
     assert response.status_code == 409
+    assert_error_body(response.json(), "days_past_draft")
     assert set(response.json()["errors"]) == {"days.0.report", "days.1.report"}
     assert not DailyLine.objects.exists()
 
