@@ -8,6 +8,13 @@ the admin), auditors, treasury officers and board members may read (``mining.vie
 else gets 403, no credentials 401. Every POST needs an ``Idempotency-Key`` (the API's contract),
 and on top of it a day is idempotent per (site, day): see :func:`mining.services.submit_daily_line`.
 
+Unlike reserve's request endpoints, people signed in may write here: a mining clerk records the
+same daily lines in the admin, with no second factor, so the API gives them no power they lack.
+
+Known gap: a site's client may submit for any site. Nothing links an integration client to its
+site yet (it would take a field such as ``Site.api_client`` and a migration); until then the
+``mining:write`` scope is the bound, and every line's audit event names the client's user.
+
 Views are thin: the services write, :mod:`mining.api.selectors` and :mod:`mining.selectors` read.
 """
 
