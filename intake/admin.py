@@ -10,16 +10,28 @@ make the approval engine's requests.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from intake import services
-from intake.admin_transitions import CancellationForm, ForfeitureForm, ReleaseForm, cancellable, in_custody
+from intake import import_views, services
+from intake.admin_transitions import (
+    CancellationForm,
+    CustodyIntakeForm,
+    ForfeitureForm,
+    ReleaseForm,
+    awaiting_custody,
+    cancellable,
+    in_custody,
+)
 from intake.documents import check_upload, store_document
 from intake.models import Case, Court, CourtDocument, CourtOrder, CustodyEvent, Party, SeizedItem
 from intake.models.cases import PII_PERMISSION
@@ -341,12 +353,49 @@ class CustodyEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class ItemAgeFilter(admin.SimpleListFilter):
+    """How long ago an item was registered: items held for a long time need a decision."""
+
+    title = _("age")
+    parameter_name = "age"
+    BANDS = {"30": (None, 30), "180": (30, 180), "365": (180, 365), "older": (365, None)}
+
+    def lookups(self, request, model_admin):
+        return [
+            ("30", _("under 30 days")),
+            ("180", _("30 days to 6 months")),
+            ("365", _("6 to 12 months")),
+            ("older", _("over a year")),
+        ]
+
+    def queryset(self, request, queryset):
+        band = self.BANDS.get(self.value())
+        if band is None:
+            return queryset
+        now = timezone.now()
+        younger, older = band
+        if younger is not None:
+            queryset = queryset.filter(registered_at__lte=now - dt.timedelta(days=younger))
+        if older is not None:
+            queryset = queryset.filter(registered_at__gt=now - dt.timedelta(days=older))
+        return queryset
+
+
 @admin.register(SeizedItem)
 class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
     form = SeizedItemForm
     #: Actions that start an item's transitions: each makes an approval request (nothing
     #: changes until it is approved and executed).
+    actions = ["start_transfer"]
     proposals = (
+        Proposal(
+            "custody-intake",
+            _("Request intake into custody"),
+            CustodyIntakeForm,
+            on_row=True,
+            applies=awaiting_custody,
+            action_label=_("Request intake of the selected item into custody (coins received)"),
+        ),
         Proposal(
             "forfeit",
             _("Request forfeiture"),
@@ -372,6 +421,31 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
             action_label=_("Request cancellation of the selected item (order withdrawn)"),
         ),
     )
+
+    @admin.action(
+        description=_("Record that the transfer to the custody wallet has started"), permissions=["change"]
+    )
+    def start_transfer(self, request, queryset):
+        done = 0
+        for item in queryset.order_by("pk"):
+            try:
+                services.record_transfer_started(item=item, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d item now awaits its coins in the custody wallet.",
+                    "%(count)d items now await their coins in the custody wallet.",
+                    done,
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
     inlines = [CustodyEventInline]
     list_display = [
         "__str__",
@@ -383,9 +457,16 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
         "txid",
         "custody_wallet",
     ]
-    list_filter = ["state", ("order__case__court", admin.RelatedOnlyFieldListFilter), "asset"]
+    list_filter = ["state", ("order__case__court", admin.RelatedOnlyFieldListFilter), "asset", ItemAgeFilter]
     list_select_related = ["order__case", "asset", "custody_wallet"]
-    search_fields = ["order__case__number", "source_address", "txid", "exchange_account"]
+    search_fields = ["order__case__number", "source_address", "txid", "exchange_account", "court_reference"]
+
+    def get_search_fields(self, request):
+        """Parties are found by name only by those who may see their personal data (a search
+        that finds an item would otherwise tell who is a party of its case)."""
+        fields = list(super().get_search_fields(request))
+        return [*fields, "order__case__parties__name"] if can_see_pii(request) else fields
+
     readonly_fields = [
         "network",
         "received",
@@ -404,6 +485,14 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(import_views.ImportItemsView(self).dispatch)
+        return [path("import/", view, name="intake_seizeditem_import"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        can_import = request.user.has_perm(import_views.PERMISSION)
+        return super().changelist_view(request, {"can_import": can_import, **(extra_context or {})})
 
     @admin.display(description=_("case"), ordering="order__case__number")
     def case_number(self, obj):

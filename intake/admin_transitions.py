@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import CourtOrder, ItemState, OrderKind, SeizedItem
-from intake.transitions import CANCEL, FORFEIT, RELEASE
+from intake.transitions import CANCEL, FORFEIT, RELEASE, TAKE_INTO_CUSTODY, request_custody_intake
 from reserve.admin.forms import ProposalForm
 
 
@@ -19,6 +19,56 @@ class _ItemProposalForm(ProposalForm):
     @classmethod
     def initial_for(cls, instance: SeizedItem) -> dict:
         return {"item_label": f"#{instance.pk} — {instance.order.case.number}"}
+
+
+class CustodyIntakeForm(_ItemProposalForm):
+    """The coins arrived in the custody wallet: the received amount, verified against the chain
+    where a chain source serves the network (checked before the request is made), otherwise by
+    the clerk's evidence; a difference from the claimed amount must be explained."""
+
+    request_kind = TAKE_INTO_CUSTODY
+    title = _("Request intake of the seized coins into custody")
+    received_amount = forms.CharField(label=_("received amount"), max_length=40)
+    evidence = forms.CharField(
+        label=_("evidence of the received amount"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Required where no chain source verifies the transfer (e.g. an exchange's statement)."),
+    )
+    discrepancy_explanation = forms.CharField(
+        label=_("discrepancy explanation"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Required when the received amount differs from the claimed amount."),
+    )
+
+    @classmethod
+    def initial_for(cls, instance: SeizedItem) -> dict:
+        return {
+            **super().initial_for(instance),
+            "received_amount": instance.asset.format(instance.claimed_amount),
+        }
+
+    def payload(self) -> dict:
+        return {
+            "item": self.instance.pk,
+            "received_amount": self.cleaned_data["received_amount"],
+            "evidence": self.cleaned_data["evidence"],
+            "discrepancy_explanation": self.cleaned_data["discrepancy_explanation"],
+        }
+
+    def make_request(self, *, maker, comment, idempotency_key):
+        return request_custody_intake(
+            item=self.instance,
+            received_amount=self.cleaned_data["received_amount"],
+            evidence=self.cleaned_data["evidence"],
+            discrepancy_explanation=self.cleaned_data["discrepancy_explanation"],
+            maker=maker,
+            comment=comment,
+            idempotency_key=idempotency_key,
+        )
 
 
 class _VerdictForm(_ItemProposalForm):
@@ -77,6 +127,10 @@ class CancellationForm(_ItemProposalForm):
 
 def in_custody(item: SeizedItem) -> bool:
     return item.state == ItemState.IN_CUSTODY
+
+
+def awaiting_custody(item: SeizedItem) -> bool:
+    return item.state in (ItemState.REGISTERED, ItemState.TRANSFER_PENDING)
 
 
 def cancellable(item: SeizedItem) -> bool:

@@ -1,4 +1,7 @@
-"""Intake's reads. :func:`case_dossier` gathers, for every seized item of a case, the three
+"""Intake's reads.
+
+:func:`cases`, :func:`orders` and :func:`items` feed the API: each fetches what its output
+shows, in a constant number of queries however many rows a page holds. :func:`case_dossier` gathers, for every seized item of a case, the three
 things an auditor follows from one to the others: the court order, the chain of custody, and
 the ledger (the lots the item opened, the pieces they were split into, and the journal entries
 that opened or consumed them)."""
@@ -9,9 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
-from intake.models import Case, CourtOrder, CustodyEvent, SeizedItem
+from intake.models import Case, CourtOrder, CustodyEvent, Party, SeizedItem
 from reserve.models import ApprovalRequest, JournalEntry, Lot, LotMovement
 
 
@@ -97,4 +100,23 @@ def case_dossier(*, case: Case) -> CaseDossier:
             )
             for item in items
         ],
+    )
+
+
+def cases() -> QuerySet[Case]:
+    return Case.objects.select_related("court").prefetch_related(
+        Prefetch("parties", queryset=Party.objects.order_by("id")),
+        Prefetch("orders", queryset=CourtOrder.objects.order_by("id").only("id", "case_id")),
+    )
+
+
+def orders() -> QuerySet[CourtOrder]:
+    return CourtOrder.objects.select_related("document").prefetch_related(
+        Prefetch("items", queryset=SeizedItem.objects.order_by("id").only("id", "order_id"))
+    )
+
+
+def items() -> QuerySet[SeizedItem]:
+    return SeizedItem.objects.select_related("asset", "custody_wallet").prefetch_related(
+        Prefetch("custody_events", queryset=CustodyEvent.objects.order_by("sequence"))
     )

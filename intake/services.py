@@ -21,6 +21,7 @@ from intake.models import (
     Court,
     CourtDocument,
     CourtOrder,
+    ItemState,
     OrderKind,
     Party,
     PartyRole,
@@ -206,7 +207,6 @@ def _check_appellate_ruling(*, issued_on: dt.date, appeal_lodged: bool, ruled_on
         )
 
 
-@transaction.atomic
 def record_appeal_outcome(
     *,
     order: CourtOrder,
@@ -216,37 +216,12 @@ def record_appeal_outcome(
     actor,
 ) -> CourtOrder:
     """Record that an appeal against ``order`` was lodged and, later, the appellate ruling that
-    left it in force (with the day it entered into force)."""
-    order = CourtOrder.objects.select_for_update().get(pk=order.pk)
-    _check_appellate_ruling(
-        issued_on=order.issued_on, appeal_lodged=appeal_lodged, ruled_on=appellate_ruling_on
-    )
-    if in_force_on is not None and in_force_on < order.issued_on:
-        raise _refuse(
-            "in_force_on", _("An order cannot enter into legal force before it is issued."), "before_issued"
-        )
-    before = {
-        "appeal_lodged": order.appeal_lodged,
-        "appellate_ruling_on": order.appellate_ruling_on.isoformat() if order.appellate_ruling_on else None,
-        "in_force_on": order.in_force_on.isoformat() if order.in_force_on else None,
-    }
-    order.appeal_lodged = appeal_lodged
-    order.appellate_ruling_on = appellate_ruling_on
+    left it in force (with the day it entered into force): :func:`update_order_status` with
+    those facts."""
+    changes = {"appeal_lodged": appeal_lodged, "appellate_ruling_on": appellate_ruling_on}
     if in_force_on is not None:
-        order.in_force_on = in_force_on
-    _saved(order, actor=actor)
-    record_event(
-        action="intake.order.appeal_recorded",
-        actor=actor,
-        subject=order,
-        data={
-            "before": before,
-            "appeal_lodged": appeal_lodged,
-            "appellate_ruling_on": appellate_ruling_on.isoformat() if appellate_ruling_on else None,
-            "in_force_on": order.in_force_on.isoformat() if order.in_force_on else None,
-        },
-    )
-    return order
+        changes["in_force_on"] = in_force_on
+    return update_order_status(order=order, actor=actor, **changes)
 
 
 def normalize_txid(network: str, txid: str) -> str:
@@ -280,6 +255,15 @@ def _duplicate_output(*, network: str, txid: str, vout: int) -> ValidationError:
     return _refuse("txid", message, "duplicate_output")
 
 
+def _duplicate_item_reference(reference: str) -> ValidationError:
+    return _refuse(
+        "court_reference",
+        _("An item with the court's reference %(reference)s is already registered.")
+        % {"reference": reference},
+        "duplicate",
+    )
+
+
 @transaction.atomic
 def register_item(
     *,
@@ -293,6 +277,7 @@ def register_item(
     txid: str = "",
     vout: int | None = None,
     restriction: str = "",
+    court_reference: str = "",
     actor,
 ) -> SeizedItem:
     """Register coins seized under ``order``; the claimed amount is text in the asset's units
@@ -356,6 +341,9 @@ def register_item(
             ),
             "invalid",
         )
+    court_reference = (court_reference or "").strip()
+    if court_reference and SeizedItem.objects.filter(court_reference=court_reference).exists():
+        raise _duplicate_item_reference(court_reference)
     item = SeizedItem(
         order=order,
         asset=asset,
@@ -367,14 +355,17 @@ def register_item(
         vout=vout,
         custody_wallet=custody_wallet,
         restriction=restriction,
+        court_reference=court_reference,
     )
     try:
         with transaction.atomic():
             _saved(item, actor=actor)
     except IntegrityError:
         # Two clerks registering the same output at once: the database constraint decided.
-        if txid:
+        if txid and SeizedItem.objects.filter(network=asset.network, txid=txid, vout=vout).exists():
             raise _duplicate_output(network=asset.network, txid=txid, vout=vout)
+        if court_reference:
+            raise _duplicate_item_reference(court_reference)
         raise
     details = {
         "order": order.pk,
@@ -388,7 +379,169 @@ def register_item(
         "vout": vout,
         "custody_wallet": custody_wallet.code,
         "restriction": item.restriction,
+        "court_reference": court_reference,
     }
     record_event(action="intake.item.registered", actor=actor, subject=item, data=details)
     append_event(item=item, action="intake.item.registered", actor=actor, data=details)
     return item
+
+
+@transaction.atomic
+def record_transfer_started(*, item: SeizedItem, actor, evidence: str = "") -> SeizedItem:
+    """``registered → transfer_pending``: the transfer to the custody wallet was ordered (an
+    exchange instructed, a key handed over), the coins have not arrived yet. No coins move, so
+    no approval: the clerk's note goes into the item's chain of custody and its history; taking
+    the coins into custody is the approved step that follows."""
+    item = SeizedItem.objects.select_for_update().get(pk=item.pk)
+    if item.state != ItemState.REGISTERED:
+        raise _refuse(
+            "item",
+            _("Item #%(item)s is %(state)s; only a registered item can have its transfer started.")
+            % {"item": item.pk, "state": item.get_state_display()},
+            "wrong_state",
+        )
+    evidence = (evidence or "").strip()
+    if len(evidence) > 2000:
+        raise _refuse("evidence", _("Keep the evidence under 2,000 characters."), "max_length")
+    item.state = ItemState.TRANSFER_PENDING
+    _saved(item, actor=actor)
+    details = {"custody_wallet": item.custody_wallet.code}
+    record_event(action="intake.item.transfer_pending", actor=actor, subject=item, data=details)
+    append_event(
+        item=item, action="intake.item.transfer_pending", actor=actor, data=details, evidence=evidence
+    )
+    return item
+
+
+#: What a court system may change on a case and on an order once they are recorded.
+CASE_UPDATABLE = ("investigating_authority",)
+ORDER_UPDATABLE = ("in_force_on", "appeal_deadline", "appeal_lodged", "appellate_ruling_on")
+
+
+def _changes(instance, values: dict) -> dict:
+    return {
+        name: (getattr(instance, name), value)
+        for name, value in values.items()
+        if getattr(instance, name) != value
+    }
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+@transaction.atomic
+def update_case(*, case: Case, investigating_authority: str, actor) -> Case:
+    """Change what the court may change on a case (the investigating authority), with history
+    and an audit event naming the fields before and after. Nothing changed, nothing recorded."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    values = {"investigating_authority": _required("investigating_authority", investigating_authority)}
+    changes = _changes(case, values)
+    if not changes:
+        return case
+    for name, (_before, after) in changes.items():
+        setattr(case, name, after)
+    _saved(case, actor=actor)
+    record_event(
+        action="intake.case.updated",
+        actor=actor,
+        subject=case,
+        data={name: {"before": before, "after": after} for name, (before, after) in changes.items()},
+    )
+    return case
+
+
+_UNCHANGED = object()
+
+
+@transaction.atomic
+def update_order_status(
+    *,
+    order: CourtOrder,
+    in_force_on: dt.date | None | object = _UNCHANGED,
+    appeal_deadline: dt.date | None | object = _UNCHANGED,
+    appeal_lodged: bool | object = _UNCHANGED,
+    appellate_ruling_on: dt.date | None | object = _UNCHANGED,
+    actor,
+) -> CourtOrder:
+    """Record the appeal-term facts of an order as they arrive: the date it entered into legal
+    force, the appeal deadline, whether an appeal was lodged and the day of the appellate ruling
+    that left it in force. The same date rules as :func:`record_order`; history and an audit
+    event with before and after (nothing when nothing changed)."""
+    order = CourtOrder.objects.select_for_update().get(pk=order.pk)
+    given = {
+        name: value
+        for name, value in (
+            ("in_force_on", in_force_on),
+            ("appeal_deadline", appeal_deadline),
+            ("appeal_lodged", appeal_lodged),
+            ("appellate_ruling_on", appellate_ruling_on),
+        )
+        if value is not _UNCHANGED
+    }
+    after = {name: given.get(name, getattr(order, name)) for name in ORDER_UPDATABLE}
+    _check_appellate_ruling(
+        issued_on=order.issued_on, appeal_lodged=after["appeal_lodged"], ruled_on=after["appellate_ruling_on"]
+    )
+    if after["in_force_on"] is not None and after["in_force_on"] < order.issued_on:
+        raise _refuse(
+            "in_force_on", _("An order cannot enter into legal force before it is issued."), "before_issued"
+        )
+    if after["appeal_deadline"] is not None and after["appeal_deadline"] < order.issued_on:
+        raise _refuse(
+            "appeal_deadline", _("The appeal deadline cannot be before the order is issued."), "before_issued"
+        )
+    if (
+        after["in_force_on"] is not None
+        and after["appeal_deadline"] is not None
+        and after["in_force_on"] < after["appeal_deadline"]
+    ):
+        raise _refuse(
+            "in_force_on",
+            _(
+                "A verdict enters into legal force when its appeal term has expired, not before the appeal deadline."
+            ),
+            "before_appeal_deadline",
+        )
+    changes = _changes(order, given)
+    if not changes:
+        return order
+    for name, (_before, value) in changes.items():
+        setattr(order, name, value)
+    _saved(order, actor=actor)
+    record_event(
+        action="intake.order.updated",
+        actor=actor,
+        subject=order,
+        data={
+            name: {"before": _jsonable(before), "after": _jsonable(value)}
+            for name, (before, value) in changes.items()
+        },
+    )
+    return order
+
+
+@transaction.atomic
+def attach_order_document(*, order: CourtOrder, document: CourtDocument, actor) -> CourtOrder:
+    """Attach the signed document (stored by :func:`intake.documents.store_document`) to an
+    order. Attaching the same document again changes nothing; replacing another one is refused:
+    a signed order has one text."""
+    order = CourtOrder.objects.select_for_update().get(pk=order.pk)
+    if order.document_id == document.pk:
+        return order
+    if order.document_id is not None:
+        raise _refuse(
+            "document",
+            _("Order %(number)s already has its signed document; it is not replaced.")
+            % {"number": order.number},
+            "already_attached",
+        )
+    order.document = document
+    _saved(order, actor=actor)
+    record_event(
+        action="intake.order.document_attached",
+        actor=actor,
+        subject=order,
+        data={"document": document.sha256},
+    )
+    return order

@@ -141,6 +141,7 @@ SITE_FIELDS = [
     "commissioned_on",
     "pool_name",
     "payout_scheme",
+    "pool_fee_percent",
     "payout_address",
     "custody_wallet",
     "tolerance_percent",
@@ -353,3 +354,162 @@ class OutputReportAdmin(ServiceAdmin):
                 report=form.instance, actor=request.user, **_line_values(line_form.cleaned_data)
             )
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+# Pool payout verification (issue #19): statements, receipts, and the check on the report page
+
+from django.contrib import messages  # noqa: E402
+from django.utils.html import format_html, format_html_join  # noqa: E402
+
+from mining import payouts  # noqa: E402
+from mining.models import PayoutReceipt, PoolStatement, PoolStatementLine  # noqa: E402
+
+STATEMENT_FIELDS = ["site", "format", "first_day", "last_day", "fee_percent", "sha256", "size_bytes"]
+STATEMENT_FIELDS += ["imported_at", "imported_by"]
+
+
+class PoolStatementForm(ServiceForm):
+    """Upload of a statement file, imported by :func:`mining.payouts.import_pool_statement`."""
+
+    file = forms.FileField(
+        label=_("statement file"), help_text=_("CSV in the fund's format, or Binance Pool JSON.")
+    )
+
+    class Meta:
+        model = PoolStatement
+        fields = ["site", "format"]
+
+    def run(self, *, actor):
+        if not hasattr(self, "_content"):
+            upload = self.cleaned_data.get("file")
+            self._content = b"".join(upload.chunks()) if upload is not None else b""
+        return payouts.import_pool_statement(
+            site=self.cleaned_data.get("site"),
+            content=self._content,
+            format=self.cleaned_data.get("format") or "",
+            actor=actor,
+        )
+
+
+class PoolStatementLineInline(ReadOnlyInline):
+    model = PoolStatementLine
+    fields = ["row", "day", "gross_sats", "fee_sats", "net_sats", "payout_txid", "kind", "status"]
+
+
+@admin.register(PoolStatement)
+class PoolStatementAdmin(ServiceAdmin):
+    form = PoolStatementForm
+    list_display = ["__str__", "site", "format", "first_day", "last_day", "imported_at", "imported_by"]
+    list_filter = ["format", ("site", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["site", "imported_by"]
+    search_fields = ["site__name", "sha256"]
+    date_hierarchy = "first_day"
+    actions = ["observe_receipts"]
+
+    def get_fields(self, request, obj=None):
+        return ["site", "format", "file"] if obj is None else STATEMENT_FIELDS
+
+    @admin.action(
+        description=_("Observe the receipts at the payout address for these statements"), permissions=["add"]
+    )
+    def observe_receipts(self, request, queryset):
+        """Asks the chain source, one statement's period at a time (outside any transaction of
+        the admin: the service opens its own after the source answered)."""
+        for statement in queryset.select_related("site"):
+            try:
+                seen = payouts.observe_receipts(
+                    site=statement.site,
+                    first_day=statement.first_day,
+                    last_day=statement.last_day,
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("%(statement)s: %(added)s new receipts, %(updated)s updated.")
+                    % {"statement": statement, "added": len(seen.added), "updated": len(seen.updated)},
+                    messages.SUCCESS,
+                )
+
+    def get_inlines(self, request, obj):
+        return [PoolStatementLineInline] if obj is not None else []
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+
+RECEIPT_FIELDS = ["site", "txid", "vout", "confirmations", "block_time", "block_height", "coinbase"]
+
+
+class PayoutReceiptForm(ServiceForm):
+    """A clerk's receipt, recorded by :func:`mining.payouts.record_receipt`."""
+
+    amount_btc = forms.CharField(label=_("amount (BTC)"), help_text=_("Decimal BTC, at most 8 decimals."))
+
+    class Meta:
+        model = PayoutReceipt
+        fields = RECEIPT_FIELDS
+
+    def run(self, *, actor):
+        values = _pick(self.cleaned_data, *RECEIPT_FIELDS, "amount_btc")
+        values["coinbase"] = bool(values["coinbase"])
+        return payouts.record_receipt(actor=actor, **values)
+
+
+@admin.register(PayoutReceipt)
+class PayoutReceiptAdmin(ServiceAdmin):
+    form = PayoutReceiptForm
+    list_display = ["txid", "vout", "site", "units", "confirmations", "block_time", "coinbase", "source"]
+    list_filter = ["source", "coinbase", ("site", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["site"]
+    search_fields = ["=txid", "site__name"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [*RECEIPT_FIELDS[:3], "amount_btc", *RECEIPT_FIELDS[3:]]
+        return [*RECEIPT_FIELDS, "units", "source", "observed_at", "recorded_by"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+
+def _figure(value) -> str:
+    return "—" if value is None else str(value)
+
+
+@admin.display(description=_("payout check"))
+def payout_check_display(obj):
+    """The report vs the pool's statement vs the receipts (and FPPS expected less fee)."""
+    check = payouts.payout_check(obj)
+    labels = payouts.COLUMN_LABELS
+    header = format_html_join("", "<th>{}</th>", ((labels[name],) for name in labels))
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                d.day.isoformat(),
+                _figure(d.reported_net),
+                _figure(d.pool_net),
+                d.received,
+                _figure(d.expected_less_fee),
+            )
+            for d in check.days
+        ),
+    )
+    problems = format_html_join(
+        "",
+        "<li><strong>{}</strong>: {}</li>",
+        ((check.mismatch_label(m), m.message) for m in check.mismatches),
+    )
+    notes = format_html_join("", "<li>{}</li>", ((note,) for note in check.notes))
+    verdict = _("The report, the pool and the receipts agree.") if check.agrees else _("Mismatches:")
+    return format_html(
+        "<table><tr>{}</tr>{}</table><p>{}</p><ul>{}</ul><ul>{}</ul>", header, rows, verdict, problems, notes
+    )
+
+
+# Shown on the report page without touching the report admin's class body.
+OutputReportAdmin.readonly_fields = [*OutputReportAdmin.readonly_fields, payout_check_display]

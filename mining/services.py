@@ -185,6 +185,7 @@ def register_site(
     custody_wallet: Wallet,
     tolerance_percent,
     timezone_name: str = "Asia/Almaty",
+    pool_fee_percent=None,
     actor,
 ) -> Site:
     name = _required("name", name)
@@ -213,6 +214,9 @@ def register_site(
     tolerance = _decimal("tolerance_percent", tolerance_percent)
     if tolerance > HUNDRED:
         raise _refuse("tolerance_percent", _("A tolerance is at most 100%."), "max_value")
+    fee = None if pool_fee_percent in (None, "") else _decimal("pool_fee_percent", pool_fee_percent)
+    if fee is not None and fee >= HUNDRED:
+        raise _refuse("pool_fee_percent", _("A pool fee is below 100%."), "max_value")
     for field, value in (("licence_date", licence_date), ("commissioned_on", commissioned_on)):
         if not isinstance(value, dt.date):
             raise _refuse(field, _("This field is required."), "required")
@@ -227,6 +231,7 @@ def register_site(
         commissioned_on=commissioned_on,
         pool_name=_required("pool_name", pool_name),
         payout_scheme=_choice("payout_scheme", payout_scheme, PayoutScheme),
+        pool_fee_percent=fee,
         network=network,
         payout_address=payout_address,
         custody_wallet=custody_wallet,

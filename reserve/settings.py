@@ -231,6 +231,7 @@ SPECTACULAR_SETTINGS = {
         "CategoryEnum": "reserve.models.ledger.Category",
         "HeldCategoryEnum": "reserve.api.request_serializers.HELD_CATEGORY_CHOICES",
         "NetworkEnum": "reserve.models.assets.Network",
+        "OrderKindEnum": "intake.models.cases.OrderKind",
         "MiningReportStateEnum": "mining.models.reports.ReportState",
     },
 }

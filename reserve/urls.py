@@ -8,6 +8,7 @@ from reserve.workflow import views as workflow_views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("reserve.api.urls")),
+    path("api/v1/intake/", include("intake.api.urls")),
     path("api/v1/mining/", include("mining.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -45,6 +45,15 @@ class SeizedItem(models.Model):
         Wallet, on_delete=models.PROTECT, related_name="+", verbose_name=_("custody wallet")
     )
     received_amount = AmountField(_("received amount"), null=True, blank=True)
+    court_reference = models.CharField(
+        _("court's reference"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "The court case system's own identifier of this item; unique when given, required for "
+            "an exchange-account item registered through the API."
+        ),
+    )
     restriction = models.CharField(
         _("restriction"), max_length=32, blank=True, help_text=_('For example "no_sale"; kept for life.')
     )
@@ -76,6 +85,11 @@ class SeizedItem(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(txid="") | Q(vout__isnull=False), name="intake_item_txid_has_output_index"
+            ),
+            models.UniqueConstraint(
+                fields=["court_reference"],
+                condition=~Q(court_reference=""),
+                name="intake_item_court_reference_unique",
             ),
         ]
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from intake.custody_chain import append_event
 from intake.models import ItemState, SeizedItem
-from intake.transitions.common import read_item, refuse
+from intake.transitions.common import item_evidence, read_item, refuse
 from reserve import roles
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy
@@ -68,6 +68,7 @@ class CancelKind(RequestKind):
     code = CANCEL
     label = gettext_lazy("Seized item cancelled (order withdrawn)")
     slug = "seizure-cancellations"
+    api_serializer = "intake.api_serializers.CancelPayloadSerializer"
     maker_roles = (roles.INTAKE_CLERK,)
 
     def clean_payload(self, payload: dict) -> dict:
@@ -104,6 +105,9 @@ class CancelKind(RequestKind):
             _("Reason: %(reason)s") % {"reason": action.reason},
             _("No ledger effect: no coins were received."),
         ]
+
+    def evidence(self, action) -> list[dict]:
+        return item_evidence(action.item)
 
     def check_executable(self, action: CancelAction) -> None:
         _ensure_cancellable(action.item)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +23,36 @@ def refuse(field: str, message: str, code: str = "invalid") -> ValidationError:
 
 def item_label(item: SeizedItem) -> str:
     return f"{item.order.case.number} / {item.order.number} / item {item.pk}"
+
+
+def order_evidence(order: CourtOrder) -> list[dict]:
+    """The order and, when recorded, its signed document (served after the reader's
+    permission and the stored SHA-256 are checked)."""
+    found = {
+        "label": _("Court order %(number)s (%(kind)s)")
+        % {"number": order.number, "kind": order.get_kind_display()}
+    }
+    if order.document_id:
+        found["url"] = reverse("intake:court-document", args=[order.document_id])
+        found["sha256"] = order.document.sha256
+    else:
+        found["document"] = _("no signed document recorded")
+    return [found]
+
+
+def item_evidence(item: SeizedItem, *orders: CourtOrder) -> list[dict]:
+    """What an approver opens for a request about ``item``: the order(s) it names, the order
+    the coins were seized under, and the case page (order, custody chain and ledger linked)."""
+    unique = {order.pk: order for order in (*orders, item.order) if order is not None}
+    found = [shown for order in unique.values() for shown in order_evidence(order)]
+    found.append(
+        {
+            "label": _("Case %(case)s: orders, chain of custody and ledger")
+            % {"case": item.order.case.number},
+            "url": reverse("intake:case", args=[item.order.case_id]),
+        }
+    )
+    return found
 
 
 def _number(payload: dict, field: str, errors: checks.PayloadErrors, message: str) -> int | None:

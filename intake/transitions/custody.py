@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from intake.custody_chain import append_event
 from intake.models import ChainCheck, ItemState, SeizedItem
+from intake.transitions.common import item_evidence
 from reserve import roles
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy
@@ -134,11 +135,19 @@ def request_custody_intake(
     evidence: str = "",
     discrepancy_explanation: str = "",
     comment: str = "",
+    idempotency_key: str | None = None,
     transports=None,
 ):
     """Make the ``intake.take_into_custody`` request for ``item``: where a chain source serves
-    its network, check the chain first and name the recorded check in the request."""
+    its network, check the chain first and name the recorded check in the request. A repeated
+    ``idempotency_key`` (a double-clicked submit) returns the request it made, asking nothing."""
     from reserve.approvals.services import create_request
+    from reserve.models import ApprovalRequest
+
+    if idempotency_key and ApprovalRequest.objects.filter(idempotency_key=idempotency_key).exists():
+        return create_request(
+            kind=TAKE_INTO_CUSTODY, payload={}, maker=maker, idempotency_key=idempotency_key
+        )
 
     payload = {
         "item": item.pk,
@@ -148,7 +157,9 @@ def request_custody_intake(
     }
     if verified_on_chain(item) and item.state in INTAKE_FROM:
         payload["chain_check"] = check_on_chain(item=item, actor=maker, transports=transports).pk
-    return create_request(kind=TAKE_INTO_CUSTODY, payload=payload, maker=maker, comment=comment)
+    return create_request(
+        kind=TAKE_INTO_CUSTODY, payload=payload, maker=maker, comment=comment, idempotency_key=idempotency_key
+    )
 
 
 @dataclass(frozen=True)
@@ -284,6 +295,9 @@ class TakeIntoCustodyKind(RequestKind):
         else:
             found.append(_("No on-chain check: verified by the clerk's evidence."))
         return found
+
+    def evidence(self, action) -> list[dict]:
+        return item_evidence(action.item)
 
     def check_executable(self, action: TakeIntoCustodyAction) -> None:
         item = action.item

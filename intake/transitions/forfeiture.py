@@ -22,6 +22,7 @@ from intake.transitions.common import (
     ensure_in_force,
     ensure_lots_cover,
     ensure_part,
+    item_evidence,
     read_item,
     read_order,
     read_part,
@@ -153,6 +154,9 @@ class ForfeitKind(RequestKind):
                 % {"code": item.restriction}
             )
         return found
+
+    def evidence(self, action) -> list[dict]:
+        return item_evidence(action.item, action.order)
 
     def check_executable(self, action: ForfeitAction) -> None:
         item = action.item

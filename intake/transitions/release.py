@@ -22,6 +22,7 @@ from intake.transitions.common import (
     ensure_in_force,
     ensure_lots_cover,
     ensure_part,
+    item_evidence,
     read_item,
     read_order,
     read_part,
@@ -75,6 +76,7 @@ class ReleaseKind(RequestKind):
     code = RELEASE
     label = gettext_lazy("Seized coins released to their owner")
     slug = "releases"
+    api_serializer = "intake.api_serializers.ReleasePayloadSerializer"
     maker_roles = (roles.INTAKE_CLERK,)
 
     def clean_payload(self, payload: dict) -> dict:
@@ -175,6 +177,9 @@ class ReleaseKind(RequestKind):
                 }
             )
         return found
+
+    def evidence(self, action) -> list[dict]:
+        return item_evidence(action.item, action.order)
 
     def check_executable(self, action: ReleaseAction) -> None:
         item = action.item

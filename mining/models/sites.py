@@ -39,6 +39,12 @@ class Site(models.Model):
     commissioned_on = models.DateField(_("commissioning date"))
     pool_name = models.CharField(_("pool"), max_length=120)
     payout_scheme = models.CharField(_("payout scheme"), max_length=10, choices=PayoutScheme.choices)
+    pool_fee_percent = ExactDecimalField(
+        _("pool fee (%)"),
+        null=True,
+        blank=True,
+        help_text=_("The pool's FPPS fee, used when a statement does not state it."),
+    )
     network = models.CharField(_("network"), max_length=32, choices=Network.choices, default=Network.BITCOIN)
     payout_address = models.CharField(_("payout address"), max_length=120)
     custody_wallet = models.ForeignKey(

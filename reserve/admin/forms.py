@@ -96,6 +96,19 @@ class ProposalForm(forms.Form):
     def payload(self) -> dict:
         raise NotImplementedError
 
+    def make_request(self, *, maker, comment: str, idempotency_key: str | None):
+        """Make the request through the engine. A kind whose request needs a step before it
+        (intake's custody intake checks the chain first) overrides this with its own service."""
+        from reserve.approvals.services import create_request
+
+        return create_request(
+            kind=self.request_kind,
+            payload=self.payload(),
+            maker=maker,
+            comment=comment,
+            idempotency_key=idempotency_key,
+        )
+
     def add_service_errors(self, error: ValidationError) -> None:
         """Show the engine's refusal: on the field it names, on the formset of that name
         (``tiers``), or above the form."""

@@ -24,7 +24,7 @@ from reserve.admin.base import workflow_request_path
 from reserve.admin.forms import ProposalForm
 from reserve.approvals.access import may_make_requests
 from reserve.approvals.registry import MatchFacts
-from reserve.approvals.services import ApprovalError, create_request, match_policy
+from reserve.approvals.services import ApprovalError, match_policy
 from reserve.models import (
     ApprovalPolicy,
     ApprovalRequest,
@@ -168,12 +168,8 @@ class ProposalAdminMixin:
         submission = form.cleaned_data.get("submission") or ""
         key = f"admin:{request.user.pk}:{submission}" if submission else None
         try:
-            return create_request(
-                kind=form.request_kind,
-                payload=form.payload(),
-                maker=request.user,
-                comment=form.cleaned_data["comment"],
-                idempotency_key=key,
+            return form.make_request(
+                maker=request.user, comment=form.cleaned_data["comment"], idempotency_key=key
             )
         except ValidationError as exc:
             form.add_service_errors(exc)

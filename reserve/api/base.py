@@ -28,6 +28,10 @@ class ApiEndpoint:
     Calls refused before the view (bad token, missing scope, throttled) are logged too.
     """
 
+    #: Largest body this endpoint reads; ``None``: ``settings.API_MAX_BODY_SIZE``. A file upload
+    #: sets its own (the file's checks refuse oversize files with a field message).
+    max_body_size: int | None = None
+
     def dispatch(self, request, *args, **kwargs):
         started = time.monotonic()
         response = super().dispatch(request, *args, **kwargs)
@@ -45,7 +49,8 @@ class ApiEndpoint:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if _content_length(request) > settings.API_MAX_BODY_SIZE:
+        limit = self.max_body_size if self.max_body_size is not None else settings.API_MAX_BODY_SIZE
+        if _content_length(request) > limit:
             # Before anything reads the body (Django would refuse it with an HTML page).
             raise PayloadTooLarge()
         if "\x00" in request.path:

@@ -15,7 +15,8 @@ input was invalid. The status codes and codes (also in the schema's description)
        make requests)
 404    ``not_found``
 409    ``not_pending``, ``expired``, ``already_decided``, ``digest_mismatch``,
-       ``policy_changed``, ``idempotency_in_flight`` (with ``Retry-After``)
+       ``policy_changed``, ``reference_conflict`` (intake: a court's identifier registered
+       with other content), ``idempotency_in_flight`` (with ``Retry-After``)
 412    ``precondition_failed`` (stale ``If-Match``)
 413    ``too_large`` (the body exceeds ``API_MAX_BODY_SIZE``, 1 MB)
 422    ``idempotency_key_reused`` (same key, another request)

@@ -82,6 +82,12 @@ class RequestKind:
         """Facts an approver must see on the request page (e.g. a cooling-off period)."""
         return []
 
+    def evidence(self, action: Any) -> list[dict]:
+        """Documents an approver should open, found from the action itself (a court order's
+        signed document, a case page): ``{"label": ..., "url": ...}`` items shown with the
+        evidence the maker attached. URLs are this site's paths or http(s) pages."""
+        return []
+
     def check_executable(self, action: Any) -> None:
         """Rules that hold whatever a policy says; checked when made and again when executed."""
 

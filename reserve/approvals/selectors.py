@@ -58,6 +58,15 @@ def notices(approval: ApprovalRequest) -> list[str]:
         return []
 
 
+def kind_evidence(approval: ApprovalRequest) -> list[dict]:
+    """The documents the kind finds from the action (see :meth:`RequestKind.evidence`)."""
+    try:
+        kind = get_kind(approval.kind)
+        return list(kind.evidence(kind.parse(approval.payload)))
+    except _STALE_ACTION:
+        return []
+
+
 @dataclass(frozen=True)
 class RequestView:
     """A request as ``viewer`` sees it. ``refusal`` is why the viewer may not decide it now
@@ -74,6 +83,7 @@ class RequestView:
     may_cancel: bool
     entries: list[JournalEntry] = field(default_factory=list)
     audit: list[AuditEvent] = field(default_factory=list)
+    evidence: list[dict] = field(default_factory=list)
 
     @property
     def may_decide(self) -> bool:
@@ -118,4 +128,5 @@ def request_view(approval: ApprovalRequest, viewer, *, with_records: bool = Fals
         may_cancel=is_maker and open_ and not expired,
         entries=entries,
         audit=audit,
+        evidence=kind_evidence(approval) if with_records else [],
     )

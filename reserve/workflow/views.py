@@ -146,7 +146,7 @@ def _request_context(request: HttpRequest, approval: ApprovalRequest, form: Deci
         "approval": approval,
         "expired": shown.expired,
         "payload_rows": sorted(approval.payload.items()) if isinstance(approval.payload, dict) else [],
-        "evidence": _evidence(approval.evidence),
+        "evidence": _evidence(shown.evidence) + _evidence(approval.evidence),
         "tiers": list(approval.policy.tiers.select_related("group").order_by("position")),
         "progress": shown.progress,
         "decisions": shown.decisions,

@@ -75,3 +75,48 @@ def test_a_split_item_page_links_its_parts(client, team, root, in_custody, final
     assert reverse("admin:intake_seizeditem_change", args=[part.pk]) in page and "0.10000000" in page
     part_page = client.get(reverse("admin:intake_seizeditem_change", args=[part.pk])).content.decode()
     assert reverse("admin:intake_seizeditem_change", args=[item.pk]) in part_page
+
+
+def test_the_custody_intake_action_makes_the_request_and_refuses_an_unexplained_discrepancy(
+    client, team, register, approve
+):
+    from intake.transitions import TAKE_INTO_CUSTODY
+
+    item = register()
+    client.force_login(team.maker)
+    form = client.get(propose_url(item, "custody-intake"))
+    assert form.status_code == 200 and "0.50000000" in form.content.decode()
+
+    refused = client.post(
+        propose_url(item, "custody-intake"), {"received_amount": "0.49", "evidence": "Statement"}
+    )
+    assert refused.status_code == 200 and "Unexplained discrepancy" in refused.content.decode()
+    assert not ApprovalRequest.objects.filter(kind=TAKE_INTO_CUSTODY).exists()
+
+    body = {"received_amount": "0.5", "evidence": "Exchange statement 14/2026", "submission": "once"}
+    assert client.post(propose_url(item, "custody-intake"), body).status_code == 302
+    assert client.post(propose_url(item, "custody-intake"), body).status_code == 302  # double click
+    request = ApprovalRequest.objects.get(kind=TAKE_INTO_CUSTODY)
+    item.refresh_from_db()
+    assert item.state == ItemState.REGISTERED  # nothing changes before the approval
+    approve(request, team.custody1)
+    item.refresh_from_db()
+    assert item.state == ItemState.IN_CUSTODY and item.received_amount == 50_000_000
+
+
+def test_the_transfer_started_action_moves_registered_items_only(client, team, register, in_custody, clerk):
+    clerk.is_staff = True
+    clerk.save()
+    waiting = register()
+    held = in_custody(txid="cd" * 32)
+    client.force_login(clerk)
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "start_transfer", "_selected_action": [waiting.pk, held.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    waiting.refresh_from_db()
+    held.refresh_from_db()
+    assert waiting.state == ItemState.TRANSFER_PENDING and held.state == ItemState.IN_CUSTODY
+    assert "only a registered item" in response.content.decode()

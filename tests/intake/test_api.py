@@ -42,3 +42,37 @@ def test_a_verdict_under_appeal_is_a_400_naming_the_order(team, in_custody, fina
     response = post(bearer(secret), {"item": item.pk, "order": final_order(appeal_lodged=True).pk})
     assert response.status_code == 400, response.json()
     assert "order" in str(response.json())
+
+
+def test_a_release_is_made_through_the_api_with_its_destination_pinned(team, in_custody, final_order):
+    from intake.models import OrderKind
+    from intake.transitions import RELEASE
+
+    owner = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+    item = in_custody()
+    _client, secret = client_with_token("clerk-desk", MAKER_SCOPES, user=team.maker)
+    body = {"item": item.pk, "order": final_order(kind=OrderKind.RELEASE).pk, "destination": owner.upper()}
+    response = bearer(secret).post(
+        "/api/v1/requests/releases/", body, format="json", HTTP_IDEMPOTENCY_KEY=new_key()
+    )
+    assert response.status_code == 201, response.json()
+    assert ApprovalRequest.objects.get(kind=RELEASE).payload["destination"] == owner
+
+
+def test_a_cancellation_needs_a_reason_through_the_api(team, register):
+    from intake.transitions import CANCEL
+
+    item = register()
+    _client, secret = client_with_token("clerk-desk", MAKER_SCOPES, user=team.maker)
+    api = bearer(secret)
+    url = "/api/v1/requests/seizure-cancellations/"
+    refused = api.post(url, {"item": item.pk}, format="json", HTTP_IDEMPOTENCY_KEY=new_key())
+    assert refused.status_code == 400 and "reason" in str(refused.json())
+    made = api.post(
+        url,
+        {"item": item.pk, "reason": "Order withdrawn by the court"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+    )
+    assert made.status_code == 201, made.json()
+    assert ApprovalRequest.objects.get(kind=CANCEL).payload["reason"] == "Order withdrawn by the court"

@@ -267,3 +267,20 @@ def test_a_restriction_is_a_short_code_that_the_lots_can_keep(register):
             register(restriction=bad, vout=1)
         assert "restriction" in refused.value.message_dict
     assert SeizedItem.objects.count() == 1
+
+
+def test_a_registered_item_has_its_transfer_started_once(register, clerk):
+    from intake.custody_chain import verify_chain
+    from intake.models import CustodyEvent, ItemState
+
+    item = register()
+    services.record_transfer_started(item=item, actor=clerk, evidence="Exchange instructed, letter 7/2026")
+    item.refresh_from_db()
+    assert item.state == ItemState.TRANSFER_PENDING
+    last = CustodyEvent.objects.filter(item=item).order_by("-sequence").first()
+    assert last.action == "intake.item.transfer_pending" and last.evidence.startswith("Exchange instructed")
+    assert verify_chain(item) == []
+    assert item.history.first().history_user == clerk
+    with pytest.raises(ValidationError) as refused:
+        services.record_transfer_started(item=item, actor=clerk)
+    assert refused.value.error_dict["item"][0].code == "wrong_state"

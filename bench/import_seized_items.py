@@ -1,0 +1,180 @@
+"""Spreadsheet import of seized items against plain ORM ``create()`` of the same rows.
+
+    make bench            # or: .venv/bin/python bench/import_seized_items.py --rows 10000
+
+Builds a throw-away database (SQLite under /tmp unless DATABASE_URL is set) with a court order,
+an asset and a custody wallet, writes an XLSX of ``--rows`` seized items (distinct txids) with
+openpyxl, then times, in one run:
+
+- the project: ``preview_items`` (every line through ``register_item``, rolled back) and then
+  ``import_items`` of the same file (every line again, kept): what a clerk's preview + confirm
+  costs;
+- the baseline: ``SeizedItem.objects.create()`` of the same rows (other txids) in one
+  transaction, each with its history row (simple-history writes it on save), no checks, no
+  audit or custody-chain rows.
+
+Runs with DEBUG off (``DJANGO_DEBUG=0`` unless set), as in production. It also prints the peak traced memory (tracemalloc) of a preview of ``--small`` lines and of
+``--rows`` lines, and their ratio: the rows stream, so the peak should barely grow.
+
+Profile (``--profile``): nine tenths of the import is ``register_item`` itself (per line the
+item, its history row, two audit rows and a custody event, a row lock, the chain's last event
+and the duplicate check, in two savepoints) against two inserts for the baseline, and the import
+runs it twice (preview, then import). Assets and wallets are looked up once per file. On SQLite
+the duplicate check (``filter(network, txid, vout).exists()``) cannot use the partial unique
+index (its condition ``txid <> ''`` is not implied by ``txid = ?`` for SQLite's planner) and
+scans the table, so the cost per line grows with the number of items already registered.
+
+Ends with ``bench: import_seized_items db=DB ratio=R target=3`` (R = preview + import ÷
+baseline; lower is better).
+"""
+
+import argparse
+import datetime as dt
+import io
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import setup_throwaway_django  # noqa: E402
+
+TARGET = 3
+
+
+def xlsx(rows: int, *, offset: int, address: str) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(
+        ["asset", "claimed_amount", "source_kind", "source_address", "txid", "vout", "custody_wallet"]
+    )
+    for i in range(offset, offset + rows):
+        sheet.append(
+            [
+                "BTC",
+                f"0.{i % 10**8:08d}" if i % 10**8 else "1",
+                "address",
+                address,
+                f"{i:064x}",
+                0,
+                "bench-cold",
+            ]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--small", type=int, default=2_000)
+    parser.add_argument("--profile", action="store_true", help="print the import's top functions (cProfile)")
+    args, _unknown = parser.parse_known_args()  # make bench passes every script the same BENCH_ARGS
+
+    # With DEBUG on, Django keeps the last 9,000 queries of the connection: memory that grows
+    # with the file for a reason that production does not have.
+    os.environ.setdefault("DJANGO_DEBUG", "0")
+    setup_throwaway_django()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from intake import services
+    from intake.imports import import_items, preview_items
+    from intake.models import OrderKind, SeizedItem, SourceKind
+    from reserve.addresses import normalize_address
+    from reserve.models import Asset, Wallet
+
+    settings.INTAKE_IMPORT_MAX_ROWS = max(args.rows, args.small)
+    stamp = int(time.time())
+    clerk = get_user_model().objects.create_user(username=f"bench-clerk-{stamp}", password=None)
+    asset = Asset.objects.filter(symbol="BTC").first() or Asset.objects.create(
+        symbol="BTC", name="Bitcoin", network="bitcoin", decimals=8
+    )
+    wallet = Wallet.objects.filter(code="bench-cold").first() or Wallet.objects.create(
+        code="bench-cold", name="Bench cold", kind="cold_multisig", network="bitcoin"
+    )
+    court = services.register_court(name="Bench court", region="Astana", code=f"bench-{stamp}", actor=clerk)
+    case = services.open_case(
+        court=court,
+        number=f"B-{stamp}",
+        investigating_authority="Bench",
+        opened_on=dt.date(2026, 1, 1),
+        actor=clerk,
+    )
+    order = services.record_order(
+        case=case, kind=OrderKind.ARREST, number="B-1", issued_on=dt.date(2026, 1, 2), actor=clerk
+    )
+    address = normalize_address("bitcoin", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
+
+    # Distinct txids per run and per use, so a rerun on the same PostgreSQL database works too.
+    base = stamp * 10**7
+    data = xlsx(args.rows, offset=base, address=address)
+    print(f"XLSX of {args.rows:,} seized items: {len(data):,} bytes; on {connection.vendor}", flush=True)
+
+    def baseline() -> float:
+        start = time.perf_counter()
+        with transaction.atomic():
+            for i in range(base + 5 * 10**6, base + 5 * 10**6 + args.rows):
+                SeizedItem.objects.create(
+                    order=order,
+                    asset=asset,
+                    claimed_amount=i % 10**8 or 10**8,
+                    source_kind=SourceKind.ADDRESS,
+                    source_address=address,
+                    txid=f"{i:064x}",
+                    vout=0,
+                    custody_wallet=wallet,
+                )
+        return time.perf_counter() - start
+
+    base_s = baseline()
+    print(f"plain ORM create() of {args.rows:,} items with their history rows: {base_s:.2f} s (baseline)")
+
+    start = time.perf_counter()
+    previewed = preview_items(order=order, upload=data, actor=clerk)
+    preview_s = time.perf_counter() - start
+    assert previewed.ok, (previewed.file_error, previewed.errors[:3])
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start = time.perf_counter()
+    imported = import_items(order=order, upload=data, actor=clerk, expect_sha256=previewed.sha256)
+    import_s = time.perf_counter() - start
+    if args.profile:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    assert imported.applied, (imported.file_error, imported.errors[:3])
+    print(f"preview: {preview_s:.2f} s; import: {import_s:.2f} s ({args.rows / import_s:,.0f} lines/s)")
+
+    def peak(rows: int, offset: int) -> int:
+        sample = xlsx(rows, offset=offset, address=address)
+        tracemalloc.start()
+        try:
+            report = preview_items(order=order, upload=sample, actor=clerk)
+            _current, top = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert report.ok, (report.file_error, report.errors[:3])
+        return top - len(sample)
+
+    small = peak(args.small, base + 8 * 10**6)
+    large = peak(args.rows, base + 8 * 10**6)
+    print(
+        f"peak traced memory of a preview (the file's own bytes excluded): {args.small:,} lines "
+        f"{small / 2**20:.1f} MiB, {args.rows:,} lines {large / 2**20:.1f} MiB, ratio {large / small:.2f}"
+    )
+    ratio = (preview_s + import_s) / base_s
+    print(f"bench: import_seized_items db={connection.vendor} ratio={ratio:.2f} target={TARGET}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Spreadsheet import of seized items (CSV or XLSX) under one court order.
+
+A clerk imports the items of one seizure record at a time: the court order is chosen on the
+screen (the file does not repeat case and order numbers on every line, which would invite a
+line filed under the wrong case). One line per item, with the columns of :data:`COLUMNS`
+(header names or their translated labels, in any order and case).
+
+Every line goes through :func:`intake.services.register_item`, the service the admin's add form
+uses, so the rules are the same; there is no second set of checks here. Besides, a transaction
+output named twice in the file is reported on its second line (the service would only find
+the first line's row).
+
+* :func:`preview_items` runs every line inside a transaction that is always rolled back: the
+  clerk sees each refusal (row, column, message in their language) and nothing is stored.
+* :func:`import_items` runs the same and keeps the rows only if *every* line was accepted:
+  a file with one bad line imports nothing.
+
+Memory stays flat with the size of the file: rows stream from :mod:`reserve.tabular`, and the
+report keeps the first :data:`PREVIEW_ROWS` lines, the first :data:`MAX_ERRORS` refusals and
+totals per asset. Only the outputs already seen (for duplicates in the file) grow with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from intake import services
+from intake.models import CourtOrder, SourceKind
+from reserve.audit import record_event
+from reserve.models import Asset, Wallet
+from reserve.tabular import (
+    Column,
+    Limits,
+    Row,
+    RowError,
+    TabularError,
+    normalize_header,
+    read_table,
+    read_upload,
+    spellings_in_every_language,
+)
+
+COLUMNS = (
+    Column("asset", gettext_lazy("asset")),
+    Column("claimed_amount", gettext_lazy("claimed amount"), (gettext_lazy("amount"),)),
+    Column("source_kind", gettext_lazy("source")),
+    Column("source_address", gettext_lazy("source address"), required=False),
+    Column("exchange_account", gettext_lazy("exchange account"), required=False),
+    Column("txid", gettext_lazy("transaction id"), required=False),
+    Column("vout", gettext_lazy("output index"), required=False),
+    Column("custody_wallet", gettext_lazy("custody wallet"), (gettext_lazy("wallet"),)),
+    Column("restriction", gettext_lazy("restriction"), required=False),
+)
+PREVIEW_ROWS = 100
+MAX_ERRORS = 500
+
+
+def limits() -> Limits:
+    return Limits(
+        max_bytes=int(getattr(settings, "INTAKE_IMPORT_MAX_BYTES", 8 * 1024 * 1024)),
+        max_rows=int(getattr(settings, "INTAKE_IMPORT_MAX_ROWS", 10_000)),
+        max_columns=len(COLUMNS) + 5,
+    )
+
+
+@dataclass
+class PreviewRow:
+    number: int
+    values: dict[str, str]
+    errors: list[RowError]
+
+
+@dataclass
+class ImportReport:
+    """What an import found: ``ok`` when the file was read and every line accepted."""
+
+    sha256: str
+    rows: int = 0
+    preview: list[PreviewRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    file_error: str = ""
+    totals: dict[str, str] = field(default_factory=dict)
+    applied: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_error and self.error_count == 0 and self.rows > 0
+
+    def refuse(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+
+def preview_items(*, order: CourtOrder, upload, actor) -> ImportReport:
+    """Validate every line through the services and store nothing."""
+    return _run(order=order, upload=upload, actor=actor, apply=False)
+
+
+def import_items(*, order: CourtOrder, upload, actor, expect_sha256: str | None = None) -> ImportReport:
+    """Register every line's item, or none of them if any line is refused. With
+    ``expect_sha256`` (the preview's), a file with other content is refused as a whole."""
+    return _run(order=order, upload=upload, actor=actor, apply=True, expect_sha256=expect_sha256)
+
+
+def _run(*, order: CourtOrder, upload, actor, apply: bool, expect_sha256: str | None = None) -> ImportReport:
+    bounds = limits()
+    try:
+        data = read_upload(upload, limits=bounds)
+    except TabularError as exc:
+        return ImportReport(sha256="", file_error=exc.message)
+    report = ImportReport(sha256=hashlib.sha256(data).hexdigest())
+    if expect_sha256 is not None and expect_sha256 != report.sha256:
+        report.file_error = _(
+            "This file is not the one previewed (its SHA-256 differs); preview it before importing it."
+        )
+        return report
+    try:
+        with transaction.atomic():
+            _register_rows(
+                order=order, rows=read_table(data, COLUMNS, limits=bounds), actor=actor, report=report
+            )
+            if apply and report.ok:
+                record_event(
+                    action="intake.items.imported",
+                    actor=actor,
+                    subject=order,
+                    data={"sha256": report.sha256, "rows": report.rows, "totals": report.totals},
+                )
+                report.applied = True
+            else:
+                transaction.set_rollback(True)
+    except TabularError as exc:
+        report.file_error = exc.message
+        report.applied = False
+    return report
+
+
+class _Lookups:
+    """Assets by symbol and wallets by code, each fetched once per import."""
+
+    def __init__(self) -> None:
+        self.assets: dict[str, Asset | None] = {}
+        self.wallets: dict[str, Wallet | None] = {}
+
+    def asset(self, symbol: str) -> Asset | None:
+        key = symbol.upper()
+        if key not in self.assets:
+            self.assets[key] = Asset.objects.filter(symbol__iexact=key).first()
+        return self.assets[key]
+
+    def wallet(self, code: str) -> Wallet | None:
+        if code not in self.wallets:
+            self.wallets[code] = Wallet.objects.filter(code=code).first()
+        return self.wallets[code]
+
+
+def _source_kinds() -> dict[str, str]:
+    """Every spelling of a source kind (its code, its label in any language) → the code."""
+    return {
+        spelled: value
+        for value, label in SourceKind.choices
+        for spelled in spellings_in_every_language(value, label)
+    }
+
+
+def _register_rows(*, order: CourtOrder, rows, actor, report: ImportReport) -> None:
+    lookups = _Lookups()
+    source_kinds = _source_kinds()
+    seen: dict[tuple[str, str, int], int] = {}
+    units_by_asset: dict[Asset, int] = {}
+    for row in rows:
+        report.rows += 1
+        errors = list(row.errors)
+        if not errors:
+            errors = _register_row(
+                order=order,
+                row=row,
+                actor=actor,
+                lookups=lookups,
+                source_kinds=source_kinds,
+                seen=seen,
+                units=units_by_asset,
+            )
+        for error in errors:
+            report.refuse(error)
+        if len(report.preview) < PREVIEW_ROWS:
+            report.preview.append(PreviewRow(row.number, row.values, errors))
+    report.totals = {asset.symbol: asset.format(units) for asset, units in units_by_asset.items()}
+
+
+def _register_row(*, order, row: Row, actor, lookups: _Lookups, source_kinds, seen, units) -> list[RowError]:
+    values = row.values
+
+    def refuse(column: str, message: str) -> list[RowError]:
+        return [RowError(row.number, column, message)]
+
+    asset = lookups.asset(values["asset"]) if values["asset"] else None
+    if asset is None:
+        if not values["asset"]:
+            return refuse("asset", _("This field is required."))
+        return refuse("asset", _("Unknown asset %(symbol)s.") % {"symbol": values["asset"]})
+    wallet = lookups.wallet(values["custody_wallet"]) if values["custody_wallet"] else None
+    if wallet is None:
+        if not values["custody_wallet"]:
+            return refuse("custody_wallet", _("This field is required."))
+        return refuse(
+            "custody_wallet", _("Unknown custody wallet %(code)s.") % {"code": values["custody_wallet"]}
+        )
+    source_kind = source_kinds.get(normalize_header(values["source_kind"]))
+    if source_kind is None:
+        return refuse("source_kind", _("Choose the source: an address or an exchange account."))
+    vout = None
+    if values["vout"]:
+        if not values["vout"].isdigit() or not values["vout"].isascii():
+            return refuse("vout", _("Give the output index of the transaction (0 or more)."))
+        vout = int(values["vout"])
+    if values["txid"] and vout is not None:
+        try:
+            key = (asset.network, services.normalize_txid(asset.network, values["txid"]), vout)
+        except ValidationError:
+            key = None  # the service names the expected form
+        if key is not None:
+            if key in seen:
+                return refuse(
+                    "txid",
+                    _("Output %(vout)s of transaction %(txid)s is already in row %(row)s of this file.")
+                    % {"vout": vout, "txid": key[1], "row": seen[key]},
+                )
+            seen[key] = row.number
+    try:
+        item = services.register_item(
+            order=order,
+            asset=asset,
+            claimed_amount=values["claimed_amount"],
+            source_kind=source_kind,
+            custody_wallet=wallet,
+            source_address=values["source_address"],
+            exchange_account=values["exchange_account"],
+            txid=values["txid"],
+            vout=vout,
+            restriction=values["restriction"],
+            actor=actor,
+        )
+    except ValidationError as exc:
+        by_field = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        return [
+            RowError(row.number, name if name in values else "", message)
+            for name, messages in by_field.items()
+            for message in messages
+        ]
+    units[asset] = units.get(asset, 0) + item.claimed_amount
+    return []
