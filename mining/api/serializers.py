@@ -179,6 +179,7 @@ class BtcStringField(serializers.Field):
 class SiteOutputSerializer(serializers.ModelSerializer):
     power_capacity_mw = DecimalStringField()
     tolerance_percent = DecimalStringField()
+    pool_fee_percent = DecimalStringField()
     custody_wallet = serializers.CharField(source="custody_wallet.code", read_only=True)
 
     class Meta:
@@ -194,6 +195,7 @@ class SiteOutputSerializer(serializers.ModelSerializer):
             "commissioned_on",
             "pool_name",
             "payout_scheme",
+            "pool_fee_percent",
             "payout_address",
             "custody_wallet",
             "tolerance_percent",
