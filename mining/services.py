@@ -441,3 +441,205 @@ def record_daily_line(
         },
     )
     return line
+
+
+# Daily output submitted by a site (the REST API) -------------------------------------------
+#
+# What the API's "submit a day" needs beyond record_daily_line: the report the day belongs in
+# (opened when none covers it), idempotency per (site, day), and the correction of a draft line.
+# Kept apart from the functions above on purpose; record_daily_line's own checks could later
+# be switched to _checked_line_figures so the rules are written once.
+
+#: The figures of a daily line a site reports, in the order they are compared.
+LINE_FIGURES = (
+    "average_hashrate_hs",
+    "uptime_percent",
+    "energy_mwh",
+    "curtailment_mwh",
+    "btc_gross",
+    "pool_fees",
+    "btc_net",
+    "energy_cost_kzt",
+    "payout_txids",
+)
+
+
+class DayReportedDifferently(Exception):
+    """The day is already reported with other figures and its report is no longer a draft.
+
+    ``differences`` maps each differing figure to ``(reported, sent)``.
+    """
+
+    def __init__(self, *, line: DailyLine, differences: dict[str, tuple[str, str]]):
+        self.line = line
+        self.differences = differences
+        super().__init__(
+            _("%(day)s is already reported with other figures (%(fields)s) in a report that is %(state)s.")
+            % {"day": line.day.isoformat(), "fields": ", ".join(differences), "state": line.report.state}
+        )
+
+
+def _checked_line_figures(*, site: Site, day: dt.date, figures: dict) -> dict:
+    """The figures of a line for ``site`` on ``day``, normalised; impossible ones refused by field
+    (the same rules as :func:`record_daily_line`)."""
+    if not isinstance(day, dt.date):
+        raise _refuse("day", _("This field is required."), "required")
+    if day >= site_today(site):
+        raise _refuse(
+            "day", _("The day %(day)s is not over yet at the site.") % {"day": day.isoformat()}, "future"
+        )
+    checked = {
+        "average_hashrate_hs": _decimal("average_hashrate_hs", figures.get("average_hashrate_hs")),
+        "uptime_percent": _decimal("uptime_percent", figures.get("uptime_percent")),
+        "energy_mwh": _decimal("energy_mwh", figures.get("energy_mwh")),
+        "curtailment_mwh": _decimal("curtailment_mwh", figures.get("curtailment_mwh")),
+        "energy_cost_kzt": _decimal("energy_cost_kzt", figures.get("energy_cost_kzt")),
+        "btc_gross": _sats("btc_gross", figures.get("btc_gross")),
+        "pool_fees": _sats("pool_fees", figures.get("pool_fees")),
+        "btc_net": _sats("btc_net", figures.get("btc_net")),
+        "payout_txids": "\n".join(_txids(figures.get("payout_txids") or ())),
+    }
+    if checked["uptime_percent"] > HUNDRED:
+        raise _refuse("uptime_percent", _("Uptime is at most 100%."), "max_value")
+    gross, fees, net = checked["btc_gross"], checked["pool_fees"], checked["btc_net"]
+    if net > gross:
+        raise _refuse("btc_net", _("The net output exceeds the gross output."), "net_above_gross")
+    if gross - fees != net:
+        raise _refuse(
+            "btc_net",
+            _("Gross %(gross)s minus pool fees %(fees)s is %(net)s sats, not %(given)s.")
+            % {"gross": gross, "fees": fees, "net": gross - fees, "given": net},
+            "does_not_add_up",
+        )
+    nominal = nominal_hashrate_hs(site)
+    ceiling = nominal * (HUNDRED + Decimal(settings.MINING_HASHRATE_MARGIN_PERCENT)) / HUNDRED
+    if checked["average_hashrate_hs"] > ceiling:
+        raise _refuse(
+            "average_hashrate_hs",
+            _("%(hashrate)s H/s is above the fleet's nominal %(nominal)s H/s plus %(margin)s%%.")
+            % {
+                "hashrate": checked["average_hashrate_hs"],
+                "nominal": nominal,
+                "margin": settings.MINING_HASHRATE_MARGIN_PERCENT,
+            },
+            "above_fleet",
+        )
+    return checked
+
+
+def _differences(line: DailyLine, checked: dict) -> dict[str, tuple[str, str]]:
+    return {
+        name: (str(getattr(line, name)), str(checked[name]))
+        for name in LINE_FIGURES
+        if getattr(line, name) != checked[name]
+    }
+
+
+@transaction.atomic
+def correct_daily_line(*, line: DailyLine, actor, **figures) -> DailyLine:
+    """Replace the figures of a line of a **draft** report (the history keeps the former ones;
+    the audit event names each changed figure with its former and new value)."""
+    line = DailyLine.objects.select_for_update().select_related("report__site").get(pk=line.pk)
+    report = OutputReport.objects.select_for_update().get(pk=line.report_id)
+    if report.state != ReportState.DRAFT:
+        raise _refuse("report", _("Only a line of a draft report can be corrected."), "not_draft")
+    checked = _checked_line_figures(site=line.report.site, day=line.day, figures=figures)
+    changes = _differences(line, checked)
+    if not changes:
+        return line
+    for name, value in checked.items():
+        setattr(line, name, value)
+    _saved(line, actor=actor)
+    record_event(
+        action="mining.line.corrected",
+        actor=actor,
+        subject=line,
+        data={
+            "report": report.pk,
+            "day": line.day.isoformat(),
+            "changes": {name: {"from": old, "to": new} for name, (old, new) in changes.items()},
+        },
+    )
+    return line
+
+
+def _report_for_day(*, site: Site, day: dt.date, actor) -> OutputReport:
+    """The site's report covering ``day``; when none does, a draft is opened for the day's
+    calendar month, shortened to the days between the neighbouring reports."""
+    covering = OutputReport.objects.filter(site=site, period_start__lte=day, period_end__gte=day).first()
+    if covering is not None:
+        return covering
+    first = day.replace(day=1)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    before = (
+        OutputReport.objects.filter(site=site, period_end__lt=day, period_end__gte=first)
+        .order_by("-period_end")
+        .first()
+    )
+    after = (
+        OutputReport.objects.filter(site=site, period_start__gt=day, period_start__lte=last)
+        .order_by("period_start")
+        .first()
+    )
+    start = before.period_end + dt.timedelta(days=1) if before is not None else first
+    end = after.period_start - dt.timedelta(days=1) if after is not None else last
+    return open_report(site=site, period_start=start, period_end=end, actor=actor)
+
+
+@transaction.atomic
+def submit_daily_line(*, site: Site, day: dt.date, actor, **figures) -> tuple[DailyLine, str]:
+    """A site's figures for one local day, idempotent per (site, day). Returns the line and what
+    happened: ``"recorded"`` (a new line, in the report covering the day, opened if needed),
+    ``"unchanged"`` (the same figures again: nothing is written, no audit event) or
+    ``"corrected"`` (other figures for a line of a draft report). Other figures for a day of a
+    report past draft raise :class:`DayReportedDifferently`."""
+    Site.objects.select_for_update().filter(pk=site.pk).first()  # serialise one site's days
+    checked = _checked_line_figures(site=site, day=day, figures=figures)
+    line = DailyLine.objects.select_related("report").filter(site=site, day=day).first()
+    if line is None:
+        report = _report_for_day(site=site, day=day, actor=actor)
+        return record_daily_line(report=report, day=day, actor=actor, **figures), "recorded"
+    differences = _differences(line, checked)
+    if not differences:
+        return line, "unchanged"
+    if line.report.state != ReportState.DRAFT:
+        raise DayReportedDifferently(line=line, differences=differences)
+    return correct_daily_line(line=line, actor=actor, **figures), "corrected"
+
+
+class DaysRefused(Exception):
+    """Some days of a bulk submission were refused; nothing was written. ``errors`` maps each
+    refused day's index to its field errors; ``conflicts_only`` is true when every refusal is
+    about a report past draft (a day reported differently in it, or a new day for it)."""
+
+    def __init__(self, errors: dict[int, dict[str, list[str]]], *, conflicts_only: bool):
+        self.errors = errors
+        self.conflicts_only = conflicts_only
+        super().__init__(
+            _("%(count)s of the days were refused; nothing was recorded.") % {"count": len(errors)}
+        )
+
+
+@transaction.atomic
+def submit_daily_lines(*, site: Site, days: list[dict], actor) -> list[tuple[DailyLine, str]]:
+    """Several days of a site at once, all or nothing: each as :func:`submit_daily_line`; when
+    any is refused, nothing is written and :class:`DaysRefused` lists every refused day."""
+    results: list[tuple[DailyLine, str]] = []
+    errors: dict[int, dict[str, list[str]]] = {}
+    conflicts_only = True
+    for index, row in enumerate(days):
+        try:
+            with transaction.atomic():
+                results.append(submit_daily_line(site=site, actor=actor, **row))
+        except ValidationError as exc:
+            codes = {e.code for es in getattr(exc, "error_dict", {}).values() for e in es}
+            conflicts_only = conflicts_only and codes == {"not_draft"}
+            errors[index] = exc.message_dict if hasattr(exc, "error_dict") else {"day": exc.messages}
+        except DayReportedDifferently as exc:
+            errors[index] = {
+                name: [_("Reported as %(reported)s; sent %(sent)s.") % {"reported": old, "sent": new}]
+                for name, (old, new) in exc.differences.items()
+            }
+    if errors:
+        raise DaysRefused(errors, conflicts_only=conflicts_only)
+    return results

@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
         "HeldCategoryEnum": "reserve.api.request_serializers.HELD_CATEGORY_CHOICES",
         "NetworkEnum": "reserve.models.assets.Network",
         "OrderKindEnum": "intake.models.cases.OrderKind",
+        "MiningReportStateEnum": "mining.models.reports.ReportState",
     },
 }
 
