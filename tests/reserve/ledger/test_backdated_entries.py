@@ -55,3 +55,41 @@ def test_an_entry_dated_before_a_closed_period_is_refused(asset, wallet, db):
             origin=Origin(kind="test.inflow", label="late"),
             effective_at=three_months_ago,
         )
+
+
+# A backdated entry costs a constant number of statements, however many later days it moves
+
+
+def test_a_backdated_entry_runs_the_same_statements_however_many_later_days_it_moves(
+    asset, wallet, other_wallet, fund_in
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    source = fund_in(wallet, asset, 10**6, effective_at=now - dt.timedelta(days=400))
+    target = get_account(wallet=other_wallet, category=FORFEITED, asset=asset)
+    for back in range(60, -1, -2):  # a day row every other day on both accounts, today included
+        post_entry(
+            reason="test.move",
+            lines=[Line(source, -1), Line(target, 1)],
+            effective_at=now - dt.timedelta(days=back),
+        )
+
+    def statements(back_days: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            post_entry(
+                reason="test.move",
+                lines=[Line(source, -1), Line(target, 1)],
+                effective_at=now - dt.timedelta(days=back_days),
+            )
+        return len(ctx.captured_queries)
+
+    # Onto a day that has its row: 1 later day, 30 later days.
+    assert statements(2) == statements(60)
+    # Onto a day without a row yet: 1, 30 and 31 later days.
+    assert statements(1) == statements(59) == statements(365)
+    closings = list(
+        AccountDay.objects.filter(account=target).order_by("day").values_list("closing", flat=True)
+    )
+    assert closings == sorted(closings) and closings[-1] == 36
