@@ -86,15 +86,7 @@ class _Stream:
 
 def _entries_balance() -> Check:
     check = Check("entries balance per asset")
-    unbalanced = (
-        Posting.objects.order_by()
-        .values("entry_id", "account__asset_id")
-        .annotate(total=ExactSum("amount"))
-        .exclude(total=0)
-        .order_by("entry_id", "account__asset_id")
-        .values_list("entry_id", "account__asset_id", "total")
-    )
-    for entry_id, asset_id, total in unbalanced.iterator(chunk_size=CHUNK):
+    for entry_id, asset_id, total in _unbalanced_entries():
         check.problems.append(f"entry id {entry_id} asset id {asset_id} sums to {total}")
     short = (
         JournalEntry.objects.annotate(n=Count("postings"))
@@ -109,6 +101,45 @@ def _entries_balance() -> Check:
     # Entries that have postings (what the per-asset sums covered).
     check.checked = JournalEntry.objects.count() - without_postings
     return check
+
+
+def _unbalanced_entries() -> Iterator[tuple[int, int, int]]:
+    """``(entry id, asset id, sum)`` of every entry whose postings in an asset do not sum to 0.
+
+    SQLite: one grouped pass sums the amounts in [-10**18, 10**18) natively and lets through
+    only the groups that do not sum to 0 or hold a larger amount; those are summed exactly by
+    ``EXACT_SUM``, a batch of entries at a time. Only the problems are held."""
+    exact = (
+        Posting.objects.order_by()
+        .values("entry_id", "account__asset_id")
+        .annotate(total=ExactSum("amount"))
+        .exclude(total=0)
+        .order_by("entry_id", "account__asset_id")
+        .values_list("entry_id", "account__asset_id", "total")
+    )
+    if connection.vendor != "sqlite":
+        yield from exact.iterator(chunk_size=CHUNK)
+        return
+    posting, account = Posting._meta.db_table, Account._meta.db_table
+    small = _small("p.amount", signed=True)
+    sql = (
+        f"SELECT DISTINCT p.entry_id FROM {posting} p JOIN {account} a ON a.id = p.account_id "  # noqa: S608
+        f"GROUP BY p.entry_id, a.asset_id HAVING COUNT(*) > COUNT({small}) OR SUM({small}) <> 0 ORDER BY 1"
+    )
+    problems = []
+    try:
+        batch: list[int] = []
+        for (entry_id,) in [*_chunks(sql, []), (None,)]:
+            if entry_id is not None:
+                batch.append(entry_id)
+            if batch and (entry_id is None or len(batch) == 500):
+                problems += exact.filter(entry_id__in=batch)
+                batch = []
+    except OperationalError as exc:
+        if not _is_overflow(exc):
+            raise
+        problems = list(exact.iterator(chunk_size=CHUNK))
+    yield from problems
 
 
 def _balances_running_and_days() -> tuple[Check, Check, Check]:
@@ -346,13 +377,18 @@ def _lots_cover_balances() -> tuple[Check, Check]:
 #: SQLite: the stored text of every amount in [0, 10**18) starts with these 62 characters and
 #: ends with the amount's 18 digits, which SQLite reads as a 64-bit integer exactly.
 _SMALL_PREFIX = encode_sqlite(0)[:62]
+#: ... and of every amount in [-10**18, 0) with these, followed by the digits of 10**18 + amount.
+_NEGATIVE_PREFIX = encode_sqlite(-(10**18))[:62]
 
 
-def _small(column: str) -> str:
-    """SQLite: ``column`` as an exact native integer when it is in [0, 10**18), else NULL.
-    Such integers sum natively (SQLite's SUM raises rather than lose a digit past 2**63),
-    so only the amounts outside that range need the Python ``EXACT_SUM``."""
-    return f"CASE WHEN substr({column}, 1, 62) = '{_SMALL_PREFIX}' THEN CAST(substr({column}, 63) AS INTEGER) END"
+def _small(column: str, *, signed: bool = False) -> str:
+    """SQLite: ``column`` as an exact native integer when it is in [0, 10**18) (with
+    ``signed``, in [-10**18, 10**18)), else NULL. Such integers sum natively (SQLite's SUM
+    raises rather than lose a digit past 2**63), so only the amounts outside that range need
+    the Python ``EXACT_SUM``."""
+    value = f"CAST(substr({column}, 63) AS INTEGER)"
+    negative = f" WHEN '{_NEGATIVE_PREFIX}' THEN {value} - {10**18}" if signed else ""
+    return f"CASE substr({column}, 1, 62) WHEN '{_SMALL_PREFIX}' THEN {value}{negative} END"
 
 
 def _is_overflow(exc: OperationalError) -> bool:

@@ -289,3 +289,30 @@ def test_movements_summing_past_two_to_the_63_fall_back_to_exact_sums(asset, wal
         f"lot remaining = opened - taken: lot {lot.pk}: opened 10000, taken {10 * (10**18 - 1) + 1}, remaining 9999"
         in problems
     )
+
+
+def test_an_entry_of_huge_amounts_one_wei_off_balance(ether_ledger):
+    source, target = ether_ledger["source"], ether_ledger["target"]
+    JournalSequence.objects.filter(year=2025).update(last_number=4)
+    entry = _entry(4)
+    _postings(
+        entry, (source, -(10**21), source.balance - 10**21), (target, 10**21 + 1, target.balance + 10**21 + 1)
+    )
+
+    problems = _problems()
+
+    assert f"entries balance per asset: entry id {entry.pk} asset id {source.asset_id} sums to 1" in problems
+
+
+def test_an_entry_summing_past_two_to_the_63_falls_back_to_exact_sums(ledger):
+    target = ledger["target"]
+    JournalSequence.objects.filter(year=2025).update(last_number=5)
+    entry = _entry(5)
+    _postings(entry, *[(target, 10**18 - 1, target.balance) for _ in range(10)])
+
+    problems = _problems()
+
+    assert (
+        f"entries balance per asset: entry id {entry.pk} asset id {target.asset_id} sums to {10 * (10**18 - 1)}"
+        in problems
+    )
