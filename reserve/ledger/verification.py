@@ -3,9 +3,13 @@ the hourly Celery task and the tests).
 
 Every check runs in the database or streams sorted rows, so memory stays flat however large
 the ledger grows: sums are grouped in SQL and only the rows that disagree come back
-(``HAVING``), and the checks that must walk rows in order (running balances on SQLite, where a
-window function could not sum exactly; daily closings; reversals) merge sorted ``iterator()``
-streams, holding their next rows only (a reversal's postings at most). Amounts stay exact: ``ExactSum`` in SQL, Python ints in the streams.
+(``HAVING``), and the checks that must walk rows in order (on SQLite, where a window function
+could not sum exactly, running balances, account balances and daily closings in one pass over
+the postings; reversals) merge sorted streams, holding their next rows only (one account's
+days, a reversal's postings at most). Amounts stay exact: ``ExactSum`` in SQL, Python ints in
+the streams; on SQLite, amounts below 10**18 in absolute value are read from their stored
+text as native integers and summed by SQLite itself (whose integer SUM raises rather than
+overflow), and only larger amounts, or an overflow, go through the Python ``EXACT_SUM``.
 """
 
 from __future__ import annotations
