@@ -93,3 +93,22 @@ def test_a_backdated_entry_runs_the_same_statements_however_many_later_days_it_m
         AccountDay.objects.filter(account=target).order_by("day").values_list("closing", flat=True)
     )
     assert closings == sorted(closings) and closings[-1] == 36
+
+
+def test_later_closings_move_exactly_across_every_boundary_of_the_native_sum(asset, wallet):
+    from reserve.ledger.services import _ClosingPlus
+
+    account = get_account(wallet=wallet, category=FORFEITED, asset=asset)
+    edges = [-(10**30), -(10**18) - 1, -(10**18), -(10**18) + 1, -1, 0, 1, 10**18 - 1, 10**18, 10**30]
+    start = dt.date(2025, 1, 1)
+    for units in (1, -1, 10**18 - 1, -(10**18), 10**18, 7 * 10**20):
+        AccountDay.objects.all().delete()
+        AccountDay.objects.bulk_create(
+            [
+                AccountDay(account=account, day=start + dt.timedelta(days=i), delta=0, closing=closing)
+                for i, closing in enumerate(edges)
+            ]
+        )
+        AccountDay.objects.update(closing=_ClosingPlus("closing", units))
+        moved = list(AccountDay.objects.order_by("day").values_list("closing", flat=True))
+        assert moved == [closing + units for closing in edges], units
