@@ -22,7 +22,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reserve.amounts import AmountError, AmountPlus, check_units
+from reserve.amounts import AmountError, AmountPlus, check_units, encode_sqlite
 from reserve.audit import record_event
 from reserve.ledger.permit import executing_request_id
 from reserve.ledger.reasons import REVERSAL, UnknownReason, get_reason
@@ -226,6 +226,34 @@ def _ensure_history_stays_non_negative(account: Account, day: dt.date, amount: i
         )
 
 
+#: SQLite: the stored text of amounts in [0, 10**18) and in [-10**18, 0) begins with one of
+#: these 62 characters; the 18 that follow are the amount (or 10**18 + the amount).
+_SQLITE_SMALL = encode_sqlite(0)[:62]
+_SQLITE_SMALL_NEGATIVE = encode_sqlite(-(10**18))[:62]
+
+
+class _ClosingPlus(AmountPlus):
+    """``AmountPlus`` that on SQLite adds natively when the stored amount, the units and the
+    result are all within [-10**18, 10**18) (every BTC amount; the exact ``AMOUNT_ADD``, a
+    Python call per row, otherwise): a backdated entry rewrites every later day's closing."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        if params or not -(10**18) <= self.units < 10**18:
+            return super().as_sqlite(compiler, connection, **extra_context)
+        digits = f"CAST(substr({column}, 63) AS INTEGER)"
+        total = (
+            f"(CASE substr({column}, 1, 62) WHEN '{_SQLITE_SMALL}' THEN {digits} "
+            f"WHEN '{_SQLITE_SMALL_NEGATIVE}' THEN {digits} - {10**18} END + {self.units:d})"
+        )
+        sql = (
+            f"CASE WHEN {total} BETWEEN 0 AND {10**18 - 1} THEN '{_SQLITE_SMALL}' || printf('%%018d', {total}) "
+            f"WHEN {total} BETWEEN {-(10**18)} AND -1 THEN '{_SQLITE_SMALL_NEGATIVE}' || printf('%%018d', {total} + {10**18}) "
+            f"ELSE AMOUNT_ADD({column}, %s) END"
+        )
+        return sql, (str(self.units),)
+
+
 def _record_day(account: Account, day: dt.date, amount: int) -> None:
     """Add ``amount`` to the account's day row and to every later closing balance: a constant
     number of statements however far back the entry is dated."""
@@ -241,7 +269,7 @@ def _record_day(account: Account, day: dt.date, amount: int) -> None:
         )
         AccountDay.objects.create(account=account, day=day, delta=amount, closing=(previous or 0) + amount)
     # A backdated entry moves every later closing balance of this account, in one statement.
-    AccountDay.objects.filter(account=account, day__gt=day).update(closing=AmountPlus("closing", amount))
+    AccountDay.objects.filter(account=account, day__gt=day).update(closing=_ClosingPlus("closing", amount))
 
 
 #: How many lots one query reads while consuming: a posting reads only the lots it takes.

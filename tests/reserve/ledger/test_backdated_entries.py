@@ -55,3 +55,60 @@ def test_an_entry_dated_before_a_closed_period_is_refused(asset, wallet, db):
             origin=Origin(kind="test.inflow", label="late"),
             effective_at=three_months_ago,
         )
+
+
+# A backdated entry costs a constant number of statements, however many later days it moves
+
+
+def test_a_backdated_entry_runs_the_same_statements_however_many_later_days_it_moves(
+    asset, wallet, other_wallet, fund_in
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    source = fund_in(wallet, asset, 10**6, effective_at=now - dt.timedelta(days=400))
+    target = get_account(wallet=other_wallet, category=FORFEITED, asset=asset)
+    for back in range(60, -1, -2):  # a day row every other day on both accounts, today included
+        post_entry(
+            reason="test.move",
+            lines=[Line(source, -1), Line(target, 1)],
+            effective_at=now - dt.timedelta(days=back),
+        )
+
+    def statements(back_days: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            post_entry(
+                reason="test.move",
+                lines=[Line(source, -1), Line(target, 1)],
+                effective_at=now - dt.timedelta(days=back_days),
+            )
+        return len(ctx.captured_queries)
+
+    # Onto a day that has its row: 1 later day, 30 later days.
+    assert statements(2) == statements(60)
+    # Onto a day without a row yet: 1, 30 and 31 later days.
+    assert statements(1) == statements(59) == statements(365)
+    closings = list(
+        AccountDay.objects.filter(account=target).order_by("day").values_list("closing", flat=True)
+    )
+    assert closings == sorted(closings) and closings[-1] == 36
+
+
+def test_later_closings_move_exactly_across_every_boundary_of_the_native_sum(asset, wallet):
+    from reserve.ledger.services import _ClosingPlus
+
+    account = get_account(wallet=wallet, category=FORFEITED, asset=asset)
+    edges = [-(10**30), -(10**18) - 1, -(10**18), -(10**18) + 1, -1, 0, 1, 10**18 - 1, 10**18, 10**30]
+    start = dt.date(2025, 1, 1)
+    for units in (1, -1, 10**18 - 1, -(10**18), 10**18, 7 * 10**20):
+        AccountDay.objects.all().delete()
+        AccountDay.objects.bulk_create(
+            [
+                AccountDay(account=account, day=start + dt.timedelta(days=i), delta=0, closing=closing)
+                for i, closing in enumerate(edges)
+            ]
+        )
+        AccountDay.objects.update(closing=_ClosingPlus("closing", units))
+        moved = list(AccountDay.objects.order_by("day").values_list("closing", flat=True))
+        assert moved == [closing + units for closing in edges], units

@@ -219,3 +219,100 @@ def test_postings_are_grouped_by_the_local_day_on_both_sides_of_every_offset_cha
                 .first()
             )
             assert day == timezone.localtime(moment).date(), moment
+
+
+# Amounts past 2**63: SQLite sums amounts below 10**18 natively and the others exactly
+
+
+@pytest.fixture
+def ether_ledger(db, fund_in):
+    """Wei amounts far past 2**63 beside small ones: 10**30 + 1 wei in, 10**24 + 7 moved, and 5 wei in."""
+    from tests.support.factories import WalletFactory, eth
+
+    ether = eth()
+    hot = WalletFactory(code="eth-a", name="Eth A", network="ethereum")
+    cold = WalletFactory(code="eth-b", name="Eth B", network="ethereum")
+    source = fund_in(hot, ether, 10**30 + 1)
+    fund_in(cold, ether, 5, label="Dust")
+    target = get_account(wallet=cold, category="reserve:forfeited", asset=ether)
+    post_entry(
+        reason="test.move",
+        lines=[Line(source, -(10**24 + 7)), Line(target, 10**24 + 7)],
+        effective_at=MOVED_AT,
+    )
+    report = verify_ledger()
+    assert report.ok, report.problems
+    source.refresh_from_db()
+    target.refresh_from_db()
+    return {"source": source, "target": target}
+
+
+def test_a_lot_of_huge_amounts_changed_by_one_wei_is_named(ether_ledger):
+    source = ether_ledger["source"]
+    lot = Lot.objects.get(account=source)
+    Lot.objects.filter(pk=lot.pk).update(remaining=lot.remaining + 1)
+
+    assert _problems() == [
+        f"open lots cover each balance exactly: {source}: lots {10**30 - 10**24 - 5} != balance {10**30 - 10**24 - 6}",
+        f"lot remaining = opened - taken: lot {lot.pk}: opened {10**30 + 1}, taken {10**24 + 7}, "
+        f"remaining {10**30 - 10**24 - 5}",
+    ]
+
+
+def test_a_huge_posting_whose_balance_after_is_off_by_one_wei(ether_ledger):
+    target = ether_ledger["target"]
+    JournalSequence.objects.filter(year=2025).update(last_number=4)
+    _postings(_entry(4), (target, 10**24, 2 * 10**24 + 12), (target, -(10**24), 10**24 + 13))
+
+    posting = Posting.objects.get(entry__number="2025-000004", line=2)
+    assert _problems() == [
+        f"posting balance_after = running sum: posting id {posting.pk}: "
+        f"balance_after {10**24 + 13} != {10**24 + 12}"
+    ]
+
+
+def test_movements_summing_past_two_to_the_63_fall_back_to_exact_sums(asset, wallet, other_wallet, fund_in):
+    """Ten movements just below 10**18 each out of one lot (only a tampered ledger has them):
+    SQLite's native SUM would overflow, the exact sums still name the lot."""
+    source = fund_in(wallet, asset, 10_000)
+    target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
+    move = post_entry(reason="test.move", lines=[Line(source, -1), Line(target, 1)], effective_at=MOVED_AT)
+    lot = Lot.objects.get(account=source, parent=None)
+    posting = move.postings.get(line=1)
+    LotMovement.objects.bulk_create(
+        [LotMovement(lot=lot, posting=posting, amount=10**18 - 1) for _ in range(10)]
+    )
+
+    problems = _problems()
+
+    assert (
+        f"lot remaining = opened - taken: lot {lot.pk}: opened 10000, taken {10 * (10**18 - 1) + 1}, remaining 9999"
+        in problems
+    )
+
+
+def test_an_entry_of_huge_amounts_one_wei_off_balance(ether_ledger):
+    source, target = ether_ledger["source"], ether_ledger["target"]
+    JournalSequence.objects.filter(year=2025).update(last_number=4)
+    entry = _entry(4)
+    _postings(
+        entry, (source, -(10**21), source.balance - 10**21), (target, 10**21 + 1, target.balance + 10**21 + 1)
+    )
+
+    problems = _problems()
+
+    assert f"entries balance per asset: entry id {entry.pk} asset id {source.asset_id} sums to 1" in problems
+
+
+def test_an_entry_summing_past_two_to_the_63_falls_back_to_exact_sums(ledger):
+    target = ledger["target"]
+    JournalSequence.objects.filter(year=2025).update(last_number=5)
+    entry = _entry(5)
+    _postings(entry, *[(target, 10**18 - 1, target.balance) for _ in range(10)])
+
+    problems = _problems()
+
+    assert (
+        f"entries balance per asset: entry id {entry.pk} asset id {target.asset_id} sums to {10 * (10**18 - 1)}"
+        in problems
+    )
