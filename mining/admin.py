@@ -160,6 +160,7 @@ SITE_FIELDS = [
     "custody_wallet",
     "tolerance_percent",
     "timezone",
+    "reporting_client",
 ]
 
 

@@ -30,11 +30,12 @@ from mining.models import (
     PayoutScheme,
     ReportState,
     Site,
+    SiteStatus,
 )
 from reserve.addresses import AddressError, normalize_address
 from reserve.amounts import AmountError, check_units
 from reserve.audit import record_event
-from reserve.models import Network, Wallet
+from reserve.models import ApiClient, Network, Wallet
 
 _BITCOIN_TXID = re.compile(r"[0-9a-f]{64}")
 HUNDRED = Decimal(100)
@@ -186,6 +187,7 @@ def register_site(
     tolerance_percent,
     timezone_name: str = "Asia/Almaty",
     pool_fee_percent=None,
+    reporting_client: ApiClient | None = None,
     actor,
 ) -> Site:
     name = _required("name", name)
@@ -246,6 +248,7 @@ def register_site(
         custody_wallet=custody_wallet,
         tolerance_percent=tolerance,
         timezone=timezone_name,
+        reporting_client=reporting_client,
     )
     _saved(site, actor=actor)
     record_event(
@@ -255,6 +258,69 @@ def register_site(
         data={"name": name, "licence_number": licence_number, "wallet": custody_wallet.code},
     )
     return site
+
+
+@transaction.atomic
+def link_reporting_client(*, site: Site, client: ApiClient | None, actor) -> Site:
+    """Name the API client that reports ``site``'s output (None: only mining clerks do)."""
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    if client is not None and not client.is_active:
+        raise _refuse(
+            "reporting_client", _("API client %(client)s is revoked.") % {"client": client}, "inactive"
+        )
+    before = site.reporting_client.name if site.reporting_client_id else None
+    site.reporting_client = client
+    _saved(site, actor=actor)
+    record_event(
+        action="mining.site.reporting_client_set",
+        actor=actor,
+        subject=site,
+        data={"before": before, "after": client.name if client else None},
+    )
+    return site
+
+
+@transaction.atomic
+def set_site_status(*, site: Site, status: str, reason: str, actor) -> Site:
+    """Suspend, reactivate or decommission a site (with the reason, in its history and the
+    audit journal). Only an active site reports output."""
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    status = _choice("status", status, SiteStatus)
+    reason = _required("reason", reason)
+    if site.status == SiteStatus.DECOMMISSIONED:
+        raise _refuse("status", _("A decommissioned site stays decommissioned."), "decommissioned")
+    before = site.status
+    site.status = status
+    _saved(site, actor=actor)
+    record_event(
+        action="mining.site.status_changed",
+        actor=actor,
+        subject=site,
+        data={"before": before, "after": status, "reason": reason},
+    )
+    return site
+
+
+def ensure_may_report(*, site: Site, actor) -> None:
+    """Who may report a site's output, whatever the entry point: only for an active site, and an
+    API client only for the site that names it as its reporting client (a mining clerk for any)."""
+    if site.status != SiteStatus.ACTIVE:
+        raise _refuse(
+            "site",
+            _("Site %(site)s is %(status)s; it reports no output.")
+            % {"site": site.name, "status": site.get_status_display()},
+            "site_inactive",
+        )
+    client = (
+        ApiClient.objects.filter(user_id=getattr(actor, "pk", None)).only("pk").first() if actor else None
+    )
+    if client is not None and site.reporting_client_id != client.pk:
+        raise _refuse(
+            "site",
+            _("API client %(client)s does not report the output of site %(site)s.")
+            % {"client": client.name, "site": site.name},
+            "wrong_site",
+        )
 
 
 @transaction.atomic
@@ -363,6 +429,7 @@ def record_daily_line(
     """Record one local day of a draft report; impossible figures are refused by field."""
     report = OutputReport.objects.select_for_update().select_related("site").get(pk=report.pk)
     site = report.site
+    ensure_may_report(site=site, actor=actor)
     if report.state != ReportState.DRAFT:
         raise _refuse("report", _("Only a draft report takes new lines."), "not_draft")
     if not isinstance(day, dt.date):
@@ -593,7 +660,8 @@ def submit_daily_line(*, site: Site, day: dt.date, actor, **figures) -> tuple[Da
     ``"unchanged"`` (the same figures again: nothing is written, no audit event) or
     ``"corrected"`` (other figures for a line of a draft report). Other figures for a day of a
     report past draft raise :class:`DayReportedDifferently`."""
-    Site.objects.select_for_update().filter(pk=site.pk).first()  # serialise one site's days
+    site = Site.objects.select_for_update().get(pk=site.pk)  # serialise one site's days
+    ensure_may_report(site=site, actor=actor)
     checked = _checked_line_figures(site=site, day=day, figures=figures)
     line = DailyLine.objects.select_related("report").filter(site=site, day=day).first()
     if line is None:
@@ -624,6 +692,7 @@ class DaysRefused(Exception):
 def submit_daily_lines(*, site: Site, days: list[dict], actor) -> list[tuple[DailyLine, str]]:
     """Several days of a site at once, all or nothing: each as :func:`submit_daily_line`; when
     any is refused, nothing is written and :class:`DaysRefused` lists every refused day."""
+    ensure_may_report(site=site, actor=actor)
     results: list[tuple[DailyLine, str]] = []
     errors: dict[int, dict[str, list[str]]] = {}
     conflicts_only = True

@@ -131,6 +131,8 @@ def _site(pk: int) -> Site:
 def _refusal(exc: DjangoValidationError) -> exceptions.APIException:
     """A service refusal as the API's error: a report past draft in the way is 409, the rest 400."""
     codes = {error.code for errors in getattr(exc, "error_dict", {}).values() for error in errors}
+    if "wrong_site" in codes:
+        return exceptions.PermissionDenied(exc.messages[0])
     if "not_draft" in codes:
         return ReportNotDraft(exc.messages[0])
     return exceptions.ValidationError(serializers.as_serializer_error(exc))
@@ -269,6 +271,8 @@ class BulkDaysSubmitApi(MiningWriteApi, APIView):
             results = services.submit_daily_lines(
                 site=the_site, days=serializer.validated_data["days"], actor=request.user
             )
+        except DjangoValidationError as exc:
+            raise _refusal(exc) from None
         except services.DaysRefused as exc:
             errors = {"days": {index: fields for index, fields in exc.errors.items()}}
             if exc.conflicts_only:

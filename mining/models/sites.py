@@ -57,6 +57,15 @@ class Site(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=SiteStatus.choices, default=SiteStatus.ACTIVE, db_index=True
     )
+    reporting_client = models.ForeignKey(
+        "reserve.ApiClient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reporting API client"),
+        help_text=_("The site's own integration: the only API client that may report its output."),
+    )
     registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     history = HistoricalRecords()
 

@@ -219,3 +219,14 @@ def test_it_refuses_a_custody_wallet_another_site_keeps_its_output_in(site):
     with pytest.raises(ValidationError) as exc_info:
         services.register_site(**_site_kwargs(custody_wallet=site.custody_wallet))
     assert exc_info.value.error_dict["custody_wallet"][0].code == "shared_wallet"
+
+
+def test_a_site_changes_status_with_a_reason_and_a_decommissioned_site_stays_so(site):
+    with pytest.raises(ValidationError) as exc_info:
+        services.set_site_status(site=site, status="suspended", reason="", actor=None)
+    assert "reason" in refusal(exc_info)
+    services.set_site_status(site=site, status="decommissioned", reason="Plant closed", actor=None)
+    assert AuditEvent.objects.get(action="mining.site.status_changed").data["reason"] == "Plant closed"
+    with pytest.raises(ValidationError) as exc_info:
+        services.set_site_status(site=site, status="active", reason="Reopened", actor=None)
+    assert exc_info.value.error_dict["status"][0].code == "decommissioned"

@@ -19,8 +19,12 @@ def fresh_throttle_counts():
 
 @pytest.fixture
 def site_client(site, fleet):
-    """The site's integration: a service user in the Integration client group, ``mining:write``."""
-    _client, secret = client_with_token("ekibastuz-dc1", [Scope.MINING_WRITE])
+    """The site's integration: a service user in the Integration client group, ``mining:write``,
+    named by the site as its reporting client."""
+    from mining.services import link_reporting_client
+
+    client, secret = client_with_token("ekibastuz-dc1", [Scope.MINING_WRITE])
+    link_reporting_client(site=site, client=client, actor=None)
     return bearer(secret)
 
 

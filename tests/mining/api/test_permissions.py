@@ -56,3 +56,28 @@ def test_an_outsider_neither_reads_nor_submits(outsider_session, site, report):
     for path in _reads(site, report):
         assert outsider_session.get(path).status_code == 403, path
     assert post(outsider_session, days_path(site), day_body()).status_code == 403
+
+
+def test_another_sites_client_is_refused_and_nothing_is_recorded(site, report, fleet):
+    from mining.models import DailyLine
+
+    _client, secret = client_with_token("other-site-dc", [Scope.MINING_WRITE])
+    api = bearer(secret)
+
+    one = post(api, days_path(site), day_body())
+    assert one.status_code == 403 and "does not report the output" in one.json()["message"]
+    assert post(api, bulk_path(site), {"days": [day_body()]}).status_code == 403
+    assert not DailyLine.objects.exists()
+
+
+def test_a_suspended_site_reports_nothing(site_client, site, report, mining_clerk):
+    from mining.models import DailyLine
+    from mining.services import set_site_status
+
+    set_site_status(site=site, status="suspended", reason="Licence under review", actor=mining_clerk)
+
+    response = post(site_client, days_path(site), day_body())
+    assert response.status_code == 400 and "suspended" in str(response.json())
+    assert not DailyLine.objects.exists()
+    set_site_status(site=site, status="active", reason="Licence confirmed", actor=mining_clerk)
+    assert post(site_client, days_path(site), day_body()).status_code == 201
