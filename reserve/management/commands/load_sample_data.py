@@ -30,7 +30,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from reserve import roles
-from reserve.approvals.services import bootstrap_approvers, create_request, decide, refusal_reason
+from reserve.approvals.services import bootstrap_approvers, create_request
 from reserve.models import (
     ApprovalRequest,
     ApproverMembership,
@@ -41,14 +41,13 @@ from reserve.models import (
     PriceSource,
     Quote,
     RequestStatus,
-    Verdict,
     Wallet,
     WalletAddress,
     WalletKind,
 )
 from reserve.pricing.services import MANUAL, enter_manual_price, enter_official_rate
 from reserve.pricing.sources.nbk import next_working_day
-from reserve.sample_data import SampleContext, registered_sample_data
+from reserve.sample_data import SampleContext, approve_in_turn, registered_sample_data
 
 #: Password of every sample user; printed by ``run_embedded``. Embedded demo only.
 DEMO_PASSWORD = "reserve-demo-2025"
@@ -451,22 +450,7 @@ class Command(BaseCommand):
             comment=spec.comment,
             idempotency_key=key,
         )
-        for approver in chosen:
-            if request.status != RequestStatus.PENDING:
-                break
-            if request.decisions.filter(approver=approver).exists():
-                continue
-            if refusal_reason(request, approver) is not None:
-                continue
-            request = decide(
-                request=request,
-                approver=approver,
-                verdict=Verdict.APPROVE,
-                comment="Checked against the register (sample data).",
-                digest=request.payload_digest,
-                second_factor=True,
-                via="sample_data",
-            )
+        request = approve_in_turn(request, chosen, comment="Checked against the register (sample data).")
         if spec.approvers is None and request.status != RequestStatus.EXECUTED:
             raise CommandError(
                 f"Sample request {key} is {request.status}: the approvers in this database "
