@@ -325,4 +325,5 @@ def test_random_operations_keep_every_invariant(team, asset):
             block_started = now
     sim.check(full=True)
     print("simulation:", dict(sorted(sim.stats.items())))
+    print("simulation: intake items by state", sim.intake_summary())
     assert sim.stats["decide"] > 0

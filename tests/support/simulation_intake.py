@@ -259,6 +259,11 @@ class IntakeOperations:
         assert len(new) == 1, f"one forfeiture forfeited items {sorted(new)}"
         self.forfeited_verified |= new
 
+    def intake_summary(self) -> dict[str, int]:
+        """How many of the simulation's seized items ended in each state."""
+        items = SeizedItem.objects.filter(custody_wallet=self.intake_wallet)
+        return {state: items.filter(state=state).count() for state in ItemState.values}
+
     def check_intake(self) -> None:
         self.intake_pending.refresh_from_db()
         held = SeizedItem.objects.filter(
