@@ -284,3 +284,41 @@ def test_run_embedded_asks_at_start_for_a_valuation_that_prices_the_sample_data(
     # 15.625 BTC + 1.95 BTC forfeited by intake x 95,000 + (150 + 12.5) ETH x 3,500
     assert snapshot.reserve_usd == Decimal("2238375.00")
     assert snapshot.reserve_kzt == Decimal("1163955000.00")  # x 520
+
+
+def test_sample_data_registered_by_another_app_runs_after_reserves_with_the_sample_users(monkeypatch):
+    from reserve import sample_data
+
+    seen = {}
+
+    def loader(context):
+        seen["maker"] = context.maker.username
+        seen["approvers"] = sorted(u.username for u in context.approvers)
+        seen["prices entered"] = Quote.objects.filter(source__code="manual").count()
+        context.count("widgets", True)
+
+    monkeypatch.setitem(sample_data._LOADERS, "widgets", loader)
+
+    output = load_sample_data()
+
+    assert seen["maker"] == "intake_clerk"
+    assert "board_member_2" in seen["approvers"] and "intake_clerk" not in seen["approvers"]
+    assert seen["prices entered"] == 3
+    assert "1 widgets" in output
+
+
+def test_a_refused_contributed_sample_data_names_its_app_and_changes_nothing(monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from reserve import sample_data
+
+    def loader(context):
+        raise ValidationError("No widget without a court order.")
+
+    monkeypatch.setitem(sample_data._LOADERS, "widgets", loader)
+
+    with pytest.raises(
+        CommandError, match="Sample data of widgets was refused: No widget without a court order"
+    ):
+        load_sample_data()
+    assert not Asset.objects.exists()
