@@ -220,11 +220,15 @@ class Simulation(IntakeOperations):
         else:
             assert not met, "quorum met but nothing executed"
 
+    def pick(self, requests):
+        """One of ``requests`` drawn from the seeded stream (not the database's ``ORDER BY
+        random()``, which made a seed's replay differ from run to run)."""
+        ids = list(requests.order_by("id").values_list("id", flat=True))
+        return ApprovalRequest.objects.get(pk=self.rng.choice(ids)) if ids else None
+
     def op_amend(self):
-        request = (
+        request = self.pick(
             ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind="reserve.transfer")
-            .order_by("?")
-            .first()
         )
         if request is None:
             return
@@ -237,7 +241,7 @@ class Simulation(IntakeOperations):
         )
 
     def op_expire(self):
-        request = ApprovalRequest.objects.filter(status=RequestStatus.PENDING).order_by("?").first()
+        request = self.pick(ApprovalRequest.objects.filter(status=RequestStatus.PENDING))
         if request is None:
             return
         ApprovalRequest.objects.filter(pk=request.pk).update(
