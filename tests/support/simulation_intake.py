@@ -235,9 +235,9 @@ class IntakeOperations:
         approvers = [team.custody1, team.custody2, team.custody3, team.board1, team.board2, team.board3]
         groups = [tier.group_id for tier in request.policy.tiers.all()]
         of_policy = set(
-            ApproverMembership.objects.filter(group_id__in=groups, revoked_at__isnull=True).values_list(
-                "user_id", flat=True
-            )
+            ApproverMembership.objects.filter(
+                group_id__in=groups, revoked_at__isnull=True, user__is_active=True
+            ).values_list("user_id", flat=True)
         )
         approvers = [u for u in approvers if u.pk in of_policy] or approvers
         user = self.rng.choice(approvers if self.rng.random() < 0.85 else self.candidates)
