@@ -25,3 +25,7 @@ class IntakeConfig(AppConfig):
             register_kind(kind())
         for policy in transitions.DEFAULT_POLICIES:
             register_default_policy(policy)
+
+        from reserve.sample_data import register_sample_data
+
+        register_sample_data("intake", "intake.sample_data.load")

@@ -48,6 +48,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def court_documents(settings, tmp_path):
+    """The apps' sample data may store court documents: into the test's own folder."""
+    settings.INTAKE_DOCUMENT_DIR = tmp_path / "court-documents"
+
+
 def load_sample_data(**options) -> str:
     out = StringIO()
     call_command("load_sample_data", stdout=out, **options)
@@ -149,9 +155,10 @@ def test_sample_data_leaves_real_inboxes():
     waiting = {r.kind: r for r in requests_awaiting(users.get(username="custody_officer_2"))}
     assert sorted(waiting) == ["reserve.period_close", "reserve.transfer"]
     assert waiting["reserve.transfer"].decisions.count() == 1
-    assert [r.kind for r in requests_awaiting(users.get(username="board_member"))] == [
-        "reserve.allowlist_change"
-    ]
+    # Reserve's own requests; the apps built on it add their own (intake: a forfeiture).
+    assert [
+        r.kind for r in requests_awaiting(users.get(username="board_member")) if r.kind.startswith("reserve.")
+    ] == ["reserve.allowlist_change"]
 
 
 def test_sample_data_enters_a_manual_price_of_each_asset_and_a_usd_kzt_rate_in_force_today():
@@ -274,5 +281,44 @@ def test_run_embedded_asks_at_start_for_a_valuation_that_prices_the_sample_data(
     # What the worker runs: the instant of the start, after the sample prices were entered.
     snapshot = ValuationSnapshot.objects.get(pk=refresh_valuation_task(*message.args, **message.kwargs))
     assert (snapshot.trigger, snapshot.unpriced) == ("start", [])
-    assert snapshot.reserve_usd == Decimal("2009375.00")  # 15.625 BTC x 95,000 + 150 ETH x 3,500
-    assert snapshot.reserve_kzt == Decimal("1044875000.00")  # x 520
+    # 15.625 BTC + 1.95 BTC forfeited by intake x 95,000 + (150 + 12.5) ETH x 3,500
+    assert snapshot.reserve_usd == Decimal("2238375.00")
+    assert snapshot.reserve_kzt == Decimal("1163955000.00")  # x 520
+
+
+def test_sample_data_registered_by_another_app_runs_after_reserves_with_the_sample_users(monkeypatch):
+    from reserve import sample_data
+
+    seen = {}
+
+    def loader(context):
+        seen["maker"] = context.maker.username
+        seen["approvers"] = sorted(u.username for u in context.approvers)
+        seen["prices entered"] = Quote.objects.filter(source__code="manual").count()
+        context.count("widgets", True)
+
+    monkeypatch.setitem(sample_data._LOADERS, "widgets", loader)
+
+    output = load_sample_data()
+
+    assert seen["maker"] == "intake_clerk"
+    assert "board_member_2" in seen["approvers"] and "intake_clerk" not in seen["approvers"]
+    assert seen["prices entered"] == 3
+    assert "1 widgets" in output
+
+
+def test_a_refused_contributed_sample_data_names_its_app_and_changes_nothing(monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from reserve import sample_data
+
+    def loader(context):
+        raise ValidationError("No widget without a court order.")
+
+    monkeypatch.setitem(sample_data._LOADERS, "widgets", loader)
+
+    with pytest.raises(
+        CommandError, match="Sample data of widgets was refused: No widget without a court order"
+    ):
+        load_sample_data()
+    assert not Asset.objects.exists()

@@ -1,9 +1,11 @@
-"""Issue #12: a seeded random-operations simulation of the ledger and the approval engine.
+"""Issue #12: a seeded random-operations simulation of the ledger and the approval engine;
+issue #18: it drives intake's transitions too (:mod:`tests.support.simulation_intake`, whose
+invariants are checked after every operation as well).
 
 After every operation: the account balances sum to zero and equal a replay of the journal
 (an in-memory model fed only by what the operations did), no held account is negative, and
-every executed request executed once, with a quorum that was valid when it executed (checked
-against an independent model of who could approve at that moment). At 1k, 2k, ... 10k, 20k, ...
+every executed request executed once, with a quorum that was valid when it executed in every
+tier of its policy (checked against an independent model of who could approve at that moment). At 1k, 2k, ... 10k, 20k, ...
 operations, and at the end: the postings sum to zero and ``verify_ledger`` finds nothing.
 Every operation commits, as in production; the rate is printed every 10,000 operations.
 
@@ -37,6 +39,7 @@ from reserve.models import (
     RequestStatus,
 )
 from tests.support.factories import UserFactory, WalletFactory
+from tests.support.simulation_intake import IntakeOperations
 
 SEED = int(os.environ.get("SIM_SEED") or random.SystemRandom().randrange(1, 10**9))
 OPS = int(os.environ.get("SIM_OPS") or 10_000)
@@ -45,7 +48,7 @@ PROGRESS_EVERY = 10_000
 CATEGORIES = ["custody:pending", "reserve:forfeited", "reserve:mined"]
 
 
-class Simulation:
+class Simulation(IntakeOperations):
     def __init__(self, team, asset, rng: random.Random):
         self.team = team
         self.asset = asset
@@ -71,6 +74,7 @@ class Simulation:
         ] + [UserFactory(username=f"sim-user-{i}") for i in range(3)]
         self.stats: dict[str, int] = defaultdict(int)
         self.executions: dict[int, int] = {}
+        self.setup_intake()
 
     # The independent model of who counts
 
@@ -166,17 +170,21 @@ class Simulation:
         ]
         user = self.rng.choice(approvers if self.rng.random() < 0.7 else self.candidates)
         verdict = "reject" if self.rng.random() < 0.08 else "approve"
-        group = request.policy.tiers.get().group
-        before = self.counts_for(request, group)
-        eligible_now = (
-            user.pk
-            in set(
+        self.decide_as(request, user, verdict)
+
+    def decide_as(self, request: ApprovalRequest, user, verdict: str) -> None:
+        """Decide ``request`` as ``user`` and check the outcome against the independent model."""
+        tiers = [(tier.group, tier.required) for tier in request.policy.tiers.select_related("group")]
+        before = {group.pk: self.counts_for(request, group) for group, _required in tiers}
+        members = {
+            group.pk: set(
                 ApproverMembership.objects.filter(
                     group=group, revoked_at__isnull=True, user__is_active=True
                 ).values_list("user_id", flat=True)
             )
-            and user.pk != request.maker_id
-        )
+            for group, _required in tiers
+        }
+        eligible_now = user.pk != request.maker_id and any(user.pk in m for m in members.values())
         entries_before = JournalEntry.objects.count()
         try:
             decide(
@@ -193,26 +201,34 @@ class Simulation:
             return
         assert eligible_now, f"{user} decided {request} without being eligible"
         request.refresh_from_db()
-        required = request.policy.tiers.get().required
         if verdict == "reject":
             assert request.status == RequestStatus.REJECTED
             return
-        counting = before | {user.pk}
+        # Every tier independently: its approvers who count, with this approval if it is theirs.
+        counting = {
+            group.pk: before[group.pk] | ({user.pk} & members[group.pk]) for group, _required in tiers
+        }
+        met = all(len(counting[group.pk]) >= required for group, required in tiers)
         if request.status == RequestStatus.EXECUTED:
-            assert len(counting) >= required, "executed without a valid quorum"
+            assert met, "executed without a valid quorum in every tier"
             assert request.pk not in self.executions, "executed twice"
             self.executions[request.pk] = 1
             self.stats[f"executed {request.kind}"] += 1
             for entry in JournalEntry.objects.filter(request=request):
                 self.apply_entry(entry)
+            self.intake_executed(request)
         else:
-            assert len(counting) < required, "quorum met but nothing executed"
+            assert not met, "quorum met but nothing executed"
+
+    def pick(self, requests):
+        """One of ``requests`` drawn from the seeded stream (not the database's ``ORDER BY
+        random()``, which made a seed's replay differ from run to run)."""
+        ids = list(requests.order_by("id").values_list("id", flat=True))
+        return ApprovalRequest.objects.get(pk=self.rng.choice(ids)) if ids else None
 
     def op_amend(self):
-        request = (
+        request = self.pick(
             ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind="reserve.transfer")
-            .order_by("?")
-            .first()
         )
         if request is None:
             return
@@ -225,7 +241,7 @@ class Simulation:
         )
 
     def op_expire(self):
-        request = ApprovalRequest.objects.filter(status=RequestStatus.PENDING).order_by("?").first()
+        request = self.pick(ApprovalRequest.objects.filter(status=RequestStatus.PENDING))
         if request is None:
             return
         ApprovalRequest.objects.filter(pk=request.pk).update(
@@ -249,6 +265,7 @@ class Simulation:
         ("amend", 3),
         ("expire", 3),
         ("toggle_user", 3),
+        *IntakeOperations.INTAKE_OPERATIONS,
     ]
 
     def step(self):
@@ -270,6 +287,7 @@ class Simulation:
             if account is not None:
                 assert balance >= 0
         assert sum(actual.values()) == 0
+        self.check_intake()
         if full:
             assert (Posting.objects.aggregate(s=ExactSum("amount"))["s"] or 0) == 0
             report = verify_ledger()
@@ -311,4 +329,5 @@ def test_random_operations_keep_every_invariant(team, asset):
             block_started = now
     sim.check(full=True)
     print("simulation:", dict(sorted(sim.stats.items())))
+    print("simulation: intake items by state", sim.intake_summary())
     assert sim.stats["decide"] > 0

@@ -10,6 +10,9 @@ approval engine executes them through :func:`reserve.ledger.services.post_entry`
 is left half-approved so that an approver's inbox has something in it. The clerk also enters a
 manual price of each asset and a manual USD/KZT official rate (through the pricing services), so
 that the offline demo values its holdings.
+
+Then the sample data of the apps built on reserve runs, registered through
+:mod:`reserve.sample_data` (reserve never imports them), with the sample users and approvers.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from reserve import roles
-from reserve.approvals.services import bootstrap_approvers, create_request, decide, refusal_reason
+from reserve.approvals.services import bootstrap_approvers, create_request
 from reserve.models import (
     ApprovalRequest,
     ApproverMembership,
@@ -38,13 +41,13 @@ from reserve.models import (
     PriceSource,
     Quote,
     RequestStatus,
-    Verdict,
     Wallet,
     WalletAddress,
     WalletKind,
 )
 from reserve.pricing.services import MANUAL, enter_manual_price, enter_official_rate
 from reserve.pricing.sources.nbk import next_working_day
+from reserve.sample_data import SampleContext, approve_in_turn, registered_sample_data
 
 #: Password of every sample user; printed by ``run_embedded``. Embedded demo only.
 DEMO_PASSWORD = "reserve-demo-2025"
@@ -245,7 +248,7 @@ SAMPLE_REQUESTS = (
 class Command(BaseCommand):
     help = (
         "Load demo data (assets, wallets, sample users and approvers, approved opening balances "
-        "and a transfer, one request awaiting approval). "
+        "and a transfer, one request awaiting approval), then the sample data the other apps register. "
         "Idempotent; refuses to run with DJANGO_ENV=production unless --force."
     )
 
@@ -268,6 +271,7 @@ class Command(BaseCommand):
             self._integration_client()
             self._requests()
             self._prices()
+            self._contributed()
         if self.created:
             summary = ", ".join(f"{n} {what}" for what, n in self.created.items())
             self.stdout.write(self.style.SUCCESS(f"Sample data loaded: created {summary}."))
@@ -405,6 +409,21 @@ class Command(BaseCommand):
             enter_official_rate(currency="USD", rate=SAMPLE_USD_KZT, day=_rate_day(), actor=clerk)
             self._count("official rates", True)
 
+    def _contributed(self) -> None:
+        """The sample data of the apps registered with :mod:`reserve.sample_data`, after ours."""
+        users = {user.username: user for user in get_user_model().objects.filter(username__in=_usernames())}
+        context = SampleContext(
+            users=users,
+            maker=users[MAKER],
+            approvers=tuple(users[u.username] for u in SAMPLE_USERS if u.role in roles.APPROVER_ROLES),
+            count=self._count,
+        )
+        for label, loader in registered_sample_data():
+            try:
+                loader(context)
+            except ValidationError as exc:
+                raise CommandError(f"Sample data of {label} was refused: {'; '.join(exc.messages)}")
+
     def _requests(self) -> None:
         User = get_user_model()
         maker = User.objects.get(username=MAKER)
@@ -431,27 +450,16 @@ class Command(BaseCommand):
             comment=spec.comment,
             idempotency_key=key,
         )
-        for approver in chosen:
-            if request.status != RequestStatus.PENDING:
-                break
-            if request.decisions.filter(approver=approver).exists():
-                continue
-            if refusal_reason(request, approver) is not None:
-                continue
-            request = decide(
-                request=request,
-                approver=approver,
-                verdict=Verdict.APPROVE,
-                comment="Checked against the register (sample data).",
-                digest=request.payload_digest,
-                second_factor=True,
-                via="sample_data",
-            )
+        request = approve_in_turn(request, chosen, comment="Checked against the register (sample data).")
         if spec.approvers is None and request.status != RequestStatus.EXECUTED:
             raise CommandError(
                 f"Sample request {key} is {request.status}: the approvers in this database "
                 "cannot meet its policy. Load the sample data into a fresh database."
             )
+
+
+def _usernames() -> list[str]:
+    return [ADMIN_USERNAME] + [u.username for u in SAMPLE_USERS]
 
 
 def _rate_day(today: dt.date | None = None) -> dt.date:
