@@ -8,11 +8,10 @@ are looked up by code, cases by court and number, orders by the court's referenc
 their transaction output, and every request carries a ``sample:`` idempotency key, so a second
 run changes nothing.
 
-The items cover every state a service can reach: registered, in custody (offline evidence: the
+The items cover every state: registered, transfer pending, in custody (offline evidence: the
 embedded mode has no chain source), in custody with an explained discrepancy, forfeited,
 forfeited into ``restricted`` (no sale), split by a verdict that forfeits part, released to a
-victim, cancelled, and one whose forfeiture waits in the board members' inboxes. No service
-sets ``transfer_pending`` yet, so no sample item is in that state.
+victim, cancelled, and one whose forfeiture waits in the board members' inboxes.
 
 The seizures go to intake wallets of their own (``btc-intake-2``, ``eth-intake-2``), so that
 their ``custody:pending`` balance is exactly the coins of the items in custody there (the
@@ -194,8 +193,8 @@ ITEMS = (
                exchange_account="Bybit account 7730215 (wrong account, order withdrawn)"),
     SampleItem("astana-133-registered", "sample-astana-133-arrest", "ETH", "3.75", ItemState.REGISTERED,
                source_address=SUSPECT_ETH, vout=0),
-    SampleItem("astana-133-registered-btc", "sample-astana-133-arrest", "BTC", "0.125", ItemState.REGISTERED,
-               exchange_account="Kazakh exchange account 10455 (frozen)"),
+    SampleItem("astana-133-transfer-pending", "sample-astana-133-arrest", "BTC", "0.125",
+               ItemState.TRANSFER_PENDING, exchange_account="Kazakh exchange account 10455 (frozen)"),
 )  # fmt: skip
 
 EVIDENCE = "Offline: seizure protocol and the custody officer's signed receipt of the wallet balance."
@@ -312,6 +311,11 @@ def _item(context: SampleContext, spec: SampleItem, *, orders, assets, wallets) 
         )
         context.count("seized items", True)
     if spec.target == ItemState.REGISTERED:
+        return item
+    if spec.target == ItemState.TRANSFER_PENDING:
+        if item.state == ItemState.REGISTERED:
+            evidence = "Exchange instructed to transfer the frozen balance, letter 133/2026."
+            item = services.record_transfer_started(item=item, actor=context.maker, evidence=evidence)
         return item
     if spec.target == ItemState.CANCELLED:
         if item.state in INTAKE_FROM:

@@ -56,8 +56,7 @@ def test_the_sample_pipeline_has_an_item_in_every_state_a_service_reaches():
     load_sample_data()
 
     states = set(SeizedItem.objects.values_list("state", flat=True))
-    # No service sets transfer_pending yet.
-    assert set(ItemState.values) - {ItemState.TRANSFER_PENDING} <= states
+    assert set(ItemState.values) <= states
 
 
 def test_the_sample_discrepancy_is_recorded_and_explained():
