@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from mining.chaindata import difficulty_from_bits, parse_bits
 from mining.expected import ExpectedOutputError, get_zone
@@ -335,10 +336,27 @@ def _txids(values: Iterable[str] | str) -> list[str]:
     return txids
 
 
-@transaction.atomic
-def record_daily_line(
+#: The figures of a daily line, as :func:`record_daily_line` and :func:`record_daily_lines` take them.
+LINE_FIELDS = (
+    "day",
+    "average_hashrate_hs",
+    "uptime_percent",
+    "energy_mwh",
+    "curtailment_mwh",
+    "btc_gross",
+    "pool_fees",
+    "btc_net",
+    "energy_cost_kzt",
+    "payout_txids",
+)
+
+
+def check_daily_line(
     *,
     report: OutputReport,
+    nominal_hs: Decimal,
+    today: dt.date,
+    taken_days: Container[dt.date],
     day: dt.date,
     average_hashrate_hs,
     uptime_percent,
@@ -349,10 +367,10 @@ def record_daily_line(
     btc_net: int,
     energy_cost_kzt,
     payout_txids: Iterable[str] | str = (),
-    actor,
 ) -> DailyLine:
-    """Record one local day of a draft report; impossible figures are refused by field."""
-    report = OutputReport.objects.select_for_update().select_related("site").get(pk=report.pk)
+    """Every rule of a daily line, without a query: the unsaved line, or a ``ValidationError``
+    naming the field. The caller gives what needs the database: the site's fleet nominal
+    (:func:`nominal_hashrate_hs`), the site's local today and the days already reported."""
     site = report.site
     if report.state != ReportState.DRAFT:
         raise _refuse("report", _("Only a draft report takes new lines."), "not_draft")
@@ -369,11 +387,11 @@ def record_daily_line(
             },
             "outside_period",
         )
-    if day >= site_today(site):
+    if day >= today:
         raise _refuse(
             "day", _("The day %(day)s is not over yet at the site.") % {"day": day.isoformat()}, "future"
         )
-    if DailyLine.objects.filter(site=site, day=day).exists():
+    if day in taken_days:
         raise _refuse(
             "day", _("%(day)s is already reported for this site.") % {"day": day.isoformat()}, "duplicate"
         )
@@ -394,16 +412,19 @@ def record_daily_line(
             % {"gross": gross, "fees": fees, "net": gross - fees, "given": net},
             "does_not_add_up",
         )
-    nominal = nominal_hashrate_hs(site)
-    ceiling = nominal * (HUNDRED + Decimal(settings.MINING_HASHRATE_MARGIN_PERCENT)) / HUNDRED
+    ceiling = nominal_hs * (HUNDRED + Decimal(settings.MINING_HASHRATE_MARGIN_PERCENT)) / HUNDRED
     if hashrate > ceiling:
         raise _refuse(
             "average_hashrate_hs",
             _("%(hashrate)s H/s is above the fleet's nominal %(nominal)s H/s plus %(margin)s%%.")
-            % {"hashrate": hashrate, "nominal": nominal, "margin": settings.MINING_HASHRATE_MARGIN_PERCENT},
+            % {
+                "hashrate": hashrate,
+                "nominal": nominal_hs,
+                "margin": settings.MINING_HASHRATE_MARGIN_PERCENT,
+            },
             "above_fleet",
         )
-    line = DailyLine(
+    return DailyLine(
         report=report,
         site=site,
         day=day,
@@ -417,6 +438,46 @@ def record_daily_line(
         payout_txids="\n".join(_txids(payout_txids)),
         energy_cost_kzt=cost,
     )
+
+
+@transaction.atomic
+def record_daily_line(
+    *,
+    report: OutputReport,
+    day: dt.date,
+    average_hashrate_hs,
+    uptime_percent,
+    energy_mwh,
+    curtailment_mwh,
+    btc_gross: int,
+    pool_fees: int,
+    btc_net: int,
+    energy_cost_kzt,
+    payout_txids: Iterable[str] | str = (),
+    actor,
+) -> DailyLine:
+    """Record one local day of a draft report; impossible figures are refused by field."""
+    report = OutputReport.objects.select_for_update().select_related("site").get(pk=report.pk)
+    site = report.site
+    taken = set()
+    if isinstance(day, dt.date) and DailyLine.objects.filter(site=site, day=day).exists():
+        taken.add(day)
+    line = check_daily_line(
+        report=report,
+        nominal_hs=nominal_hashrate_hs(site),
+        today=site_today(site),
+        taken_days=taken,
+        day=day,
+        average_hashrate_hs=average_hashrate_hs,
+        uptime_percent=uptime_percent,
+        energy_mwh=energy_mwh,
+        curtailment_mwh=curtailment_mwh,
+        btc_gross=btc_gross,
+        pool_fees=pool_fees,
+        btc_net=btc_net,
+        energy_cost_kzt=energy_cost_kzt,
+        payout_txids=payout_txids,
+    )
     _saved(line, actor=actor)
     record_event(
         action="mining.line.recorded",
@@ -425,10 +486,106 @@ def record_daily_line(
         data={
             "report": report.pk,
             "day": day.isoformat(),
-            "btc_gross": gross,
-            "pool_fees": fees,
-            "btc_net": net,
-            "average_hashrate_hs": str(hashrate),
+            "btc_gross": line.btc_gross,
+            "pool_fees": line.pool_fees,
+            "btc_net": line.btc_net,
+            "average_hashrate_hs": str(line.average_hashrate_hs),
         },
     )
     return line
+
+
+class LinesRefused(ValidationError):
+    """Some lines of a batch are refused: ``by_line`` maps each refused line's index in the
+    batch to its ``ValidationError`` (naming the field)."""
+
+    def __init__(self, by_line: dict[int, ValidationError]):
+        super().__init__(
+            _("%(count)s of the lines are refused; none is recorded.") % {"count": len(by_line)},
+            code="lines_refused",
+        )
+        self.by_line = by_line
+
+
+def check_daily_lines(
+    *, report: OutputReport, rows: Sequence[Mapping]
+) -> tuple[list[DailyLine], dict[int, ValidationError]]:
+    """:func:`check_daily_line` for every row of ``rows`` (mappings of :data:`LINE_FIELDS`),
+    with a fixed number of queries whatever their count: the fleets, and the days already
+    reported for the site (one query). A day given twice in ``rows`` is refused on its second
+    row. Returns the unsaved lines of the accepted rows and the refusal of each refused row
+    (by index). Writes nothing."""
+    site = report.site
+    nominal = nominal_hashrate_hs(site)
+    today = site_today(site)
+    days = {row.get("day") for row in rows if isinstance(row.get("day"), dt.date)}
+    taken = (
+        set(DailyLine.objects.filter(site=site, day__in=days).values_list("day", flat=True))
+        if days
+        else set()
+    )
+    lines: list[DailyLine] = []
+    refused: dict[int, ValidationError] = {}
+    first_row: dict[dt.date, int] = {}
+    for index, row in enumerate(rows):
+        day = row.get("day")
+        if isinstance(day, dt.date) and day in first_row:
+            refused[index] = _refuse(
+                "day",
+                _("%(day)s is given twice (first in line %(line)s).")
+                % {"day": day.isoformat(), "line": first_row[day] + 1},
+                "duplicate",
+            )
+            continue
+        try:
+            line = check_daily_line(
+                report=report,
+                nominal_hs=nominal,
+                today=today,
+                taken_days=taken,
+                **{name: row.get(name, "" if name != "payout_txids" else ()) for name in LINE_FIELDS},
+            )
+        except ValidationError as exc:
+            refused[index] = exc
+        else:
+            lines.append(line)
+        if isinstance(day, dt.date):
+            first_row[day] = index
+    return lines, refused
+
+
+@transaction.atomic
+def record_daily_lines(
+    *, report: OutputReport, rows: Sequence[Mapping], actor, source: Mapping | None = None
+) -> list[DailyLine]:
+    """Record many days of a draft report at once, all or none: every row is checked by
+    :func:`check_daily_line` (as :func:`record_daily_line` does, so the refusals are the same)
+    and, if one is refused, :class:`LinesRefused` is raised and nothing is written. Otherwise
+    the lines and their history rows are bulk-created, with one audit event for the batch
+    (``source`` goes into its data, e.g. the imported file's SHA-256). Queries: a fixed number,
+    whatever the count of rows (batches of 500)."""
+    report = OutputReport.objects.select_for_update().select_related("site").get(pk=report.pk)
+    lines, refused = check_daily_lines(report=report, rows=rows)
+    if refused:
+        raise LinesRefused(refused)
+    if not lines:
+        raise _refuse("day", _("Give at least one line."), "required")
+    user = actor if actor is not None and actor.is_authenticated else None
+    lines = bulk_create_with_history(lines, DailyLine, batch_size=500, default_user=user)
+    record_event(
+        action="mining.lines.recorded",
+        actor=actor,
+        subject=report,
+        data={
+            **(dict(source) if source else {}),
+            "report": report.pk,
+            "lines": len(lines),
+            "first_day": min(line.day for line in lines).isoformat(),
+            "last_day": max(line.day for line in lines).isoformat(),
+            "btc_gross": sum(line.btc_gross for line in lines),
+            "pool_fees": sum(line.pool_fees for line in lines),
+            "btc_net": sum(line.btc_net for line in lines),
+            "line_ids": [line.pk for line in lines],
+        },
+    )
+    return lines
