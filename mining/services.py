@@ -508,7 +508,7 @@ class LinesRefused(ValidationError):
 
 
 def check_daily_lines(
-    *, report: OutputReport, rows: Sequence[Mapping]
+    *, report: OutputReport, rows: Sequence[Mapping], row_numbers: Sequence[int] | None = None
 ) -> tuple[list[DailyLine], dict[int, ValidationError]]:
     """:func:`check_daily_line` for every row of ``rows`` (mappings of :data:`LINE_FIELDS`),
     with a fixed number of queries whatever their count: the fleets, and the days already
@@ -527,13 +527,14 @@ def check_daily_lines(
     lines: list[DailyLine] = []
     refused: dict[int, ValidationError] = {}
     first_row: dict[dt.date, int] = {}
+    numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(rows) + 1))
     for index, row in enumerate(rows):
         day = row.get("day")
         if isinstance(day, dt.date) and day in first_row:
             refused[index] = _refuse(
                 "day",
-                _("%(day)s is given twice (first in line %(line)s).")
-                % {"day": day.isoformat(), "line": first_row[day] + 1},
+                _("%(day)s is given twice (first in row %(row)s).")
+                % {"day": day.isoformat(), "row": numbers[first_row[day]]},
                 "duplicate",
             )
             continue
@@ -556,7 +557,12 @@ def check_daily_lines(
 
 @transaction.atomic
 def record_daily_lines(
-    *, report: OutputReport, rows: Sequence[Mapping], actor, source: Mapping | None = None
+    *,
+    report: OutputReport,
+    rows: Sequence[Mapping],
+    actor,
+    source: Mapping | None = None,
+    row_numbers: Sequence[int] | None = None,
 ) -> list[DailyLine]:
     """Record many days of a draft report at once, all or none: every row is checked by
     :func:`check_daily_line` (as :func:`record_daily_line` does, so the refusals are the same)
@@ -565,7 +571,7 @@ def record_daily_lines(
     (``source`` goes into its data, e.g. the imported file's SHA-256). Queries: a fixed number,
     whatever the count of rows (batches of 500)."""
     report = OutputReport.objects.select_for_update().select_related("site").get(pk=report.pk)
-    lines, refused = check_daily_lines(report=report, rows=rows)
+    lines, refused = check_daily_lines(report=report, rows=rows, row_numbers=row_numbers)
     if refused:
         raise LinesRefused(refused)
     if not lines:
