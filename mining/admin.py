@@ -15,9 +15,10 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from mining import services
+from mining import import_views, services
 from mining.models import DailyLine, Fleet, NetworkEpoch, OutputReport, Site
 from mining.selectors import verify_report
 from reserve.admin.base import GuardedHistoryAdmin, ReadOnlyInline
@@ -332,6 +333,14 @@ class OutputReportAdmin(ServiceAdmin):
 
     def get_inlines(self, request, obj):
         return [DailyLineInline, NewDailyLineInline] if obj is not None else []
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(import_views.ImportLinesView(self).dispatch)
+        return [path("import-lines/", view, name="mining_outputreport_import_lines"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        can_import = request.user.has_perm(import_views.PERMISSION)
+        return super().changelist_view(request, {"can_import": can_import, **(extra_context or {})})
 
     @admin.display(description=_("verification"))
     def verification(self, obj):
