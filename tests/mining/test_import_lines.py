@@ -292,3 +292,20 @@ def test_import_queries_do_not_grow_with_the_lines(site, fleet, mining_clerk):
         return len(previewing), shape_of(importing, count)
 
     assert run(dt.date(2019, 2, 1), 10) == run(dt.date(2019, 3, 1), 100)
+
+
+def test_verify_report_queries_do_not_grow_with_the_days(site, fleet, mining_clerk):
+    from mining.selectors import verify_report
+
+    def run(start: dt.date, count: int) -> int:
+        report = services.open_report(
+            site=site, period_start=start, period_end=start + dt.timedelta(days=count - 1), actor=mining_clerk
+        )
+        rows = [line_figures(day=start + dt.timedelta(days=i), payout_txids=[]) for i in range(count)]
+        services.record_daily_lines(report=report, rows=rows, actor=mining_clerk)
+        report = OutputReport.objects.get(pk=report.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert len(verify_report(report).days) == count
+        return len(queries)
+
+    assert run(dt.date(2019, 2, 1), 10) == run(dt.date(2019, 3, 1), 100)
