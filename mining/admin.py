@@ -17,10 +17,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from mining import payouts, services, transitions
+from mining import import_views, payouts, services, transitions
 from mining.admin_transitions import AcceptOutputForm, ReportActionForm, SweepForm, is_posted, is_verified
 from mining.models import (
     DailyLine,
@@ -383,6 +384,14 @@ class OutputReportAdmin(ProposalAdminMixin, ServiceAdmin):
 
     def get_inlines(self, request, obj):
         return [DailyLineInline, NewDailyLineInline] if obj is not None else []
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(import_views.ImportLinesView(self).dispatch)
+        return [path("import-lines/", view, name="mining_outputreport_import_lines"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        can_import = request.user.has_perm(import_views.PERMISSION)
+        return super().changelist_view(request, {"can_import": can_import, **(extra_context or {})})
 
     @admin.display(description=_("verification"))
     def verification(self, obj):

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from django.conf import settings
 
-from mining.chaindata import Epoch
+from mining.chaindata import Epoch, shipped_halvings
 from mining.expected import ExpectedOutputError, expected_output, local_day_bounds
 from mining.models import OutputReport
 
@@ -146,14 +146,57 @@ def verify_report(
     epochs: tuple[Epoch, ...] | None = None,
 ) -> ReportVerification:
     """Expected vs reported output, per day and in total, with efficiency figures."""
+    return verify_lines(
+        report, list(report.lines.order_by("day")), fees_per_block_sats=fees_per_block_sats, epochs=epochs
+    )
+
+
+def _epochs_around(epochs, start: dt.datetime, end: dt.datetime) -> list[Epoch]:
+    """The epochs a computation over ``[start, end)`` can touch: the last one begun by ``start``
+    through the first one after ``end`` (or the first without a start time), in height order.
+    The result of :func:`mining.expected.expected_output` over any day inside is the same as
+    with every epoch, but each day's computation no longer walks the whole table."""
+    ordered = sorted(epochs, key=lambda e: e.start_height)
+    first = 0
+    for i, epoch in enumerate(ordered):
+        if epoch.start_time is not None and epoch.start_time <= start:
+            first = i
+        else:
+            break
+    last = len(ordered) - 1
+    for i in range(first + 1, len(ordered)):
+        if ordered[i].start_time is None or ordered[i].start_time > end:
+            last = i
+            break
+    return ordered[first : last + 1]
+
+
+def verify_lines(
+    report: OutputReport,
+    lines: list,
+    *,
+    fees_per_block_sats: int | None = None,
+    epochs: tuple[Epoch, ...] | None = None,
+) -> ReportVerification:
+    """:func:`verify_report` of the given lines of ``report`` (saved or not, in day order): an
+    import previews the verification of its file's days with it, writing nothing.
+
+    The epochs are read once and narrowed to the report's period; each day's expected output
+    is computed once, at 1 H/s, and scaled by the day's hashrate (exact: the output is linear
+    in the hashrate)."""
     site = report.site
     fees = settings.MINING_DEFAULT_FEES_PER_BLOCK_SATS if fees_per_block_sats is None else fees_per_block_sats
     tolerance = site.tolerance_percent
-    lines = list(report.lines.order_by("day"))
+    lines = sorted(lines, key=lambda line: line.day)
     if epochs is None:
         from mining.expected import bitcoin_epochs
 
         epochs = bitcoin_epochs()
+    if lines:
+        window_start, _ = local_day_bounds(lines[0].day, site.timezone)
+        _, window_end = local_day_bounds(lines[-1].day, site.timezone)
+        epochs = _epochs_around(epochs, window_start, window_end)
+    halvings = shipped_halvings()
 
     days = []
     all_known = True
@@ -166,18 +209,16 @@ def verify_report(
         hash_seconds = rate * int((end - start).total_seconds())
         error = ""
         try:
-            result = expected_output(
+            # Expected sats per H/s held all day (exact); the day's output is linear in it.
+            per_hash = expected_output(
                 day=line.day,
-                hashrate_hs=line.average_hashrate_hs,
+                hashrate_hs=1,
                 fees_per_block_sats=fees,
                 tz=site.timezone,
                 epochs=epochs,
-            )
-            # Expected sats per H/s: the same day at 1 H/s (exact, the output is linear).
-            per_hash = expected_output(
-                day=line.day, hashrate_hs=1, fees_per_block_sats=fees, tz=site.timezone, epochs=epochs
+                halvings=halvings,
             ).exact_sats
-            expected_exact = result.exact_sats
+            expected_exact = rate * per_hash
         except ExpectedOutputError as exc:
             expected_exact = per_hash = None
             error = str(exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from mining.chaindata import difficulty_from_bits, parse_bits
 from mining.expected import ExpectedOutputError, get_zone
@@ -410,6 +411,137 @@ def _txids(values: Iterable[str] | str) -> list[str]:
     return txids
 
 
+#: The figures of a daily line, as :func:`record_daily_line` and :func:`record_daily_lines` take them.
+LINE_FIELDS = (
+    "day",
+    "average_hashrate_hs",
+    "uptime_percent",
+    "energy_mwh",
+    "curtailment_mwh",
+    "btc_gross",
+    "pool_fees",
+    "btc_net",
+    "energy_cost_kzt",
+    "payout_txids",
+)
+
+
+def check_daily_line(
+    *,
+    report: OutputReport,
+    nominal_hs: Decimal,
+    today: dt.date,
+    taken_days: Container[dt.date],
+    day: dt.date,
+    average_hashrate_hs,
+    uptime_percent,
+    energy_mwh,
+    curtailment_mwh,
+    btc_gross: int,
+    pool_fees: int,
+    btc_net: int,
+    energy_cost_kzt,
+    payout_txids: Iterable[str] | str = (),
+) -> DailyLine:
+    """Every rule of a daily line, without a query: the unsaved line, or a ``ValidationError``
+    naming the field. The caller gives what needs the database: the site's fleet nominal
+    (:func:`nominal_hashrate_hs`), the site's local today and the days already reported."""
+    site = report.site
+    if report.state != ReportState.DRAFT:
+        raise _refuse("report", _("Only a draft report takes new lines."), "not_draft")
+    if not isinstance(day, dt.date):
+        raise _refuse("day", _("This field is required."), "required")
+    if not report.period_start <= day <= report.period_end:
+        raise _refuse(
+            "day",
+            _("%(day)s is outside the report's period %(start)s … %(end)s.")
+            % {
+                "day": day.isoformat(),
+                "start": report.period_start.isoformat(),
+                "end": report.period_end.isoformat(),
+            },
+            "outside_period",
+        )
+    if day >= today:
+        raise _refuse(
+            "day", _("The day %(day)s is not over yet at the site.") % {"day": day.isoformat()}, "future"
+        )
+    if day in taken_days:
+        raise _refuse(
+            "day", _("%(day)s is already reported for this site.") % {"day": day.isoformat()}, "duplicate"
+        )
+    figures = check_line_figures(
+        nominal_hs=nominal_hs,
+        average_hashrate_hs=average_hashrate_hs,
+        uptime_percent=uptime_percent,
+        energy_mwh=energy_mwh,
+        curtailment_mwh=curtailment_mwh,
+        btc_gross=btc_gross,
+        pool_fees=pool_fees,
+        btc_net=btc_net,
+        energy_cost_kzt=energy_cost_kzt,
+        payout_txids=payout_txids,
+    )
+    return DailyLine(report=report, site=site, day=day, **figures)
+
+
+def check_line_figures(
+    *,
+    nominal_hs: Decimal,
+    average_hashrate_hs,
+    uptime_percent,
+    energy_mwh,
+    curtailment_mwh,
+    btc_gross: int,
+    pool_fees: int,
+    btc_net: int,
+    energy_cost_kzt,
+    payout_txids: Iterable[str] | str = (),
+) -> dict:
+    """The figures of one day, normalised, or a ``ValidationError`` naming the impossible one:
+    the rules every way of recording a day shares (the form, the import, the API's correction)."""
+    hashrate = _decimal("average_hashrate_hs", average_hashrate_hs)
+    uptime = _decimal("uptime_percent", uptime_percent)
+    if uptime > HUNDRED:
+        raise _refuse("uptime_percent", _("Uptime is at most 100%."), "max_value")
+    energy = _decimal("energy_mwh", energy_mwh)
+    curtailment = _decimal("curtailment_mwh", curtailment_mwh)
+    cost = _decimal("energy_cost_kzt", energy_cost_kzt)
+    gross, fees, net = _sats("btc_gross", btc_gross), _sats("pool_fees", pool_fees), _sats("btc_net", btc_net)
+    if net > gross:
+        raise _refuse("btc_net", _("The net output exceeds the gross output."), "net_above_gross")
+    if gross - fees != net:
+        raise _refuse(
+            "btc_net",
+            _("Gross %(gross)s minus pool fees %(fees)s is %(net)s sats, not %(given)s.")
+            % {"gross": gross, "fees": fees, "net": gross - fees, "given": net},
+            "does_not_add_up",
+        )
+    ceiling = nominal_hs * (HUNDRED + Decimal(settings.MINING_HASHRATE_MARGIN_PERCENT)) / HUNDRED
+    if hashrate > ceiling:
+        raise _refuse(
+            "average_hashrate_hs",
+            _("%(hashrate)s H/s is above the fleet's nominal %(nominal)s H/s plus %(margin)s%%.")
+            % {
+                "hashrate": hashrate,
+                "nominal": nominal_hs,
+                "margin": settings.MINING_HASHRATE_MARGIN_PERCENT,
+            },
+            "above_fleet",
+        )
+    return {
+        "average_hashrate_hs": hashrate,
+        "uptime_percent": uptime,
+        "energy_mwh": energy,
+        "curtailment_mwh": curtailment,
+        "btc_gross": gross,
+        "pool_fees": fees,
+        "btc_net": net,
+        "payout_txids": "\n".join(_txids(payout_txids)),
+        "energy_cost_kzt": cost,
+    }
+
+
 @transaction.atomic
 def record_daily_line(
     *,
@@ -430,68 +562,24 @@ def record_daily_line(
     report = OutputReport.objects.select_for_update().select_related("site").get(pk=report.pk)
     site = report.site
     ensure_may_report(site=site, actor=actor)
-    if report.state != ReportState.DRAFT:
-        raise _refuse("report", _("Only a draft report takes new lines."), "not_draft")
-    if not isinstance(day, dt.date):
-        raise _refuse("day", _("This field is required."), "required")
-    if not report.period_start <= day <= report.period_end:
-        raise _refuse(
-            "day",
-            _("%(day)s is outside the report's period %(start)s … %(end)s.")
-            % {
-                "day": day.isoformat(),
-                "start": report.period_start.isoformat(),
-                "end": report.period_end.isoformat(),
-            },
-            "outside_period",
-        )
-    if day >= site_today(site):
-        raise _refuse(
-            "day", _("The day %(day)s is not over yet at the site.") % {"day": day.isoformat()}, "future"
-        )
-    if DailyLine.objects.filter(site=site, day=day).exists():
-        raise _refuse(
-            "day", _("%(day)s is already reported for this site.") % {"day": day.isoformat()}, "duplicate"
-        )
-    hashrate = _decimal("average_hashrate_hs", average_hashrate_hs)
-    uptime = _decimal("uptime_percent", uptime_percent)
-    if uptime > HUNDRED:
-        raise _refuse("uptime_percent", _("Uptime is at most 100%."), "max_value")
-    energy = _decimal("energy_mwh", energy_mwh)
-    curtailment = _decimal("curtailment_mwh", curtailment_mwh)
-    cost = _decimal("energy_cost_kzt", energy_cost_kzt)
-    gross, fees, net = _sats("btc_gross", btc_gross), _sats("pool_fees", pool_fees), _sats("btc_net", btc_net)
-    if net > gross:
-        raise _refuse("btc_net", _("The net output exceeds the gross output."), "net_above_gross")
-    if gross - fees != net:
-        raise _refuse(
-            "btc_net",
-            _("Gross %(gross)s minus pool fees %(fees)s is %(net)s sats, not %(given)s.")
-            % {"gross": gross, "fees": fees, "net": gross - fees, "given": net},
-            "does_not_add_up",
-        )
-    nominal = nominal_hashrate_hs(site)
-    ceiling = nominal * (HUNDRED + Decimal(settings.MINING_HASHRATE_MARGIN_PERCENT)) / HUNDRED
-    if hashrate > ceiling:
-        raise _refuse(
-            "average_hashrate_hs",
-            _("%(hashrate)s H/s is above the fleet's nominal %(nominal)s H/s plus %(margin)s%%.")
-            % {"hashrate": hashrate, "nominal": nominal, "margin": settings.MINING_HASHRATE_MARGIN_PERCENT},
-            "above_fleet",
-        )
-    line = DailyLine(
+    taken = set()
+    if isinstance(day, dt.date) and DailyLine.objects.filter(site=site, day=day).exists():
+        taken.add(day)
+    line = check_daily_line(
         report=report,
-        site=site,
+        nominal_hs=nominal_hashrate_hs(site),
+        today=site_today(site),
+        taken_days=taken,
         day=day,
-        average_hashrate_hs=hashrate,
-        uptime_percent=uptime,
-        energy_mwh=energy,
-        curtailment_mwh=curtailment,
-        btc_gross=gross,
-        pool_fees=fees,
-        btc_net=net,
-        payout_txids="\n".join(_txids(payout_txids)),
-        energy_cost_kzt=cost,
+        average_hashrate_hs=average_hashrate_hs,
+        uptime_percent=uptime_percent,
+        energy_mwh=energy_mwh,
+        curtailment_mwh=curtailment_mwh,
+        btc_gross=btc_gross,
+        pool_fees=pool_fees,
+        btc_net=btc_net,
+        energy_cost_kzt=energy_cost_kzt,
+        payout_txids=payout_txids,
     )
     _saved(line, actor=actor)
     record_event(
@@ -501,21 +589,123 @@ def record_daily_line(
         data={
             "report": report.pk,
             "day": day.isoformat(),
-            "btc_gross": gross,
-            "pool_fees": fees,
-            "btc_net": net,
-            "average_hashrate_hs": str(hashrate),
+            "btc_gross": line.btc_gross,
+            "pool_fees": line.pool_fees,
+            "btc_net": line.btc_net,
+            "average_hashrate_hs": str(line.average_hashrate_hs),
         },
     )
     return line
+
+
+class LinesRefused(ValidationError):
+    """Some lines of a batch are refused: ``by_line`` maps each refused line's index in the
+    batch to its ``ValidationError`` (naming the field)."""
+
+    def __init__(self, by_line: dict[int, ValidationError]):
+        super().__init__(
+            _("%(count)s of the lines are refused; none is recorded.") % {"count": len(by_line)},
+            code="lines_refused",
+        )
+        self.by_line = by_line
+
+
+def check_daily_lines(
+    *, report: OutputReport, rows: Sequence[Mapping], row_numbers: Sequence[int] | None = None
+) -> tuple[list[DailyLine], dict[int, ValidationError]]:
+    """:func:`check_daily_line` for every row of ``rows`` (mappings of :data:`LINE_FIELDS`),
+    with a fixed number of queries whatever their count: the fleets, and the days already
+    reported for the site (one query). A day given twice in ``rows`` is refused on its second
+    row. Returns the unsaved lines of the accepted rows and the refusal of each refused row
+    (by index). Writes nothing."""
+    site = report.site
+    nominal = nominal_hashrate_hs(site)
+    today = site_today(site)
+    days = {row.get("day") for row in rows if isinstance(row.get("day"), dt.date)}
+    taken = (
+        set(DailyLine.objects.filter(site=site, day__in=days).values_list("day", flat=True))
+        if days
+        else set()
+    )
+    lines: list[DailyLine] = []
+    refused: dict[int, ValidationError] = {}
+    first_row: dict[dt.date, int] = {}
+    numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(rows) + 1))
+    for index, row in enumerate(rows):
+        day = row.get("day")
+        if isinstance(day, dt.date) and day in first_row:
+            refused[index] = _refuse(
+                "day",
+                _("%(day)s is given twice (first in row %(row)s).")
+                % {"day": day.isoformat(), "row": numbers[first_row[day]]},
+                "duplicate",
+            )
+            continue
+        try:
+            line = check_daily_line(
+                report=report,
+                nominal_hs=nominal,
+                today=today,
+                taken_days=taken,
+                **{name: row.get(name, "" if name != "payout_txids" else ()) for name in LINE_FIELDS},
+            )
+        except ValidationError as exc:
+            refused[index] = exc
+        else:
+            lines.append(line)
+        if isinstance(day, dt.date):
+            first_row[day] = index
+    return lines, refused
+
+
+@transaction.atomic
+def record_daily_lines(
+    *,
+    report: OutputReport,
+    rows: Sequence[Mapping],
+    actor,
+    source: Mapping | None = None,
+    row_numbers: Sequence[int] | None = None,
+) -> list[DailyLine]:
+    """Record many days of a draft report at once, all or none: every row is checked by
+    :func:`check_daily_line` (as :func:`record_daily_line` does, so the refusals are the same)
+    and, if one is refused, :class:`LinesRefused` is raised and nothing is written. Otherwise
+    the lines and their history rows are bulk-created, with one audit event for the batch
+    (``source`` goes into its data, e.g. the imported file's SHA-256). Queries: a fixed number,
+    whatever the count of rows (batches of 500)."""
+    report = OutputReport.objects.select_for_update().select_related("site").get(pk=report.pk)
+    ensure_may_report(site=report.site, actor=actor)
+    lines, refused = check_daily_lines(report=report, rows=rows, row_numbers=row_numbers)
+    if refused:
+        raise LinesRefused(refused)
+    if not lines:
+        raise _refuse("day", _("Give at least one line."), "required")
+    user = actor if actor is not None and actor.is_authenticated else None
+    lines = bulk_create_with_history(lines, DailyLine, batch_size=500, default_user=user)
+    record_event(
+        action="mining.lines.recorded",
+        actor=actor,
+        subject=report,
+        data={
+            **(dict(source) if source else {}),
+            "report": report.pk,
+            "lines": len(lines),
+            "first_day": min(line.day for line in lines).isoformat(),
+            "last_day": max(line.day for line in lines).isoformat(),
+            "btc_gross": sum(line.btc_gross for line in lines),
+            "pool_fees": sum(line.pool_fees for line in lines),
+            "btc_net": sum(line.btc_net for line in lines),
+            "line_ids": [line.pk for line in lines],
+        },
+    )
+    return lines
 
 
 # Daily output submitted by a site (the REST API) -------------------------------------------
 #
 # What the API's "submit a day" needs beyond record_daily_line: the report the day belongs in
 # (opened when none covers it), idempotency per (site, day), and the correction of a draft line.
-# Kept apart from the functions above on purpose; record_daily_line's own checks could later
-# be switched to _checked_line_figures so the rules are written once.
+# The figures' rules are check_daily_line's (through _checked_line_figures).
 
 #: The figures of a daily line a site reports, in the order they are compared.
 LINE_FIGURES = (
@@ -548,50 +738,16 @@ class DayReportedDifferently(Exception):
 
 def _checked_line_figures(*, site: Site, day: dt.date, figures: dict) -> dict:
     """The figures of a line for ``site`` on ``day``, normalised; impossible ones refused by field
-    (the same rules as :func:`record_daily_line`)."""
+    (:func:`check_line_figures`, the rules of :func:`record_daily_line`)."""
     if not isinstance(day, dt.date):
         raise _refuse("day", _("This field is required."), "required")
     if day >= site_today(site):
         raise _refuse(
             "day", _("The day %(day)s is not over yet at the site.") % {"day": day.isoformat()}, "future"
         )
-    checked = {
-        "average_hashrate_hs": _decimal("average_hashrate_hs", figures.get("average_hashrate_hs")),
-        "uptime_percent": _decimal("uptime_percent", figures.get("uptime_percent")),
-        "energy_mwh": _decimal("energy_mwh", figures.get("energy_mwh")),
-        "curtailment_mwh": _decimal("curtailment_mwh", figures.get("curtailment_mwh")),
-        "energy_cost_kzt": _decimal("energy_cost_kzt", figures.get("energy_cost_kzt")),
-        "btc_gross": _sats("btc_gross", figures.get("btc_gross")),
-        "pool_fees": _sats("pool_fees", figures.get("pool_fees")),
-        "btc_net": _sats("btc_net", figures.get("btc_net")),
-        "payout_txids": "\n".join(_txids(figures.get("payout_txids") or ())),
-    }
-    if checked["uptime_percent"] > HUNDRED:
-        raise _refuse("uptime_percent", _("Uptime is at most 100%."), "max_value")
-    gross, fees, net = checked["btc_gross"], checked["pool_fees"], checked["btc_net"]
-    if net > gross:
-        raise _refuse("btc_net", _("The net output exceeds the gross output."), "net_above_gross")
-    if gross - fees != net:
-        raise _refuse(
-            "btc_net",
-            _("Gross %(gross)s minus pool fees %(fees)s is %(net)s sats, not %(given)s.")
-            % {"gross": gross, "fees": fees, "net": gross - fees, "given": net},
-            "does_not_add_up",
-        )
-    nominal = nominal_hashrate_hs(site)
-    ceiling = nominal * (HUNDRED + Decimal(settings.MINING_HASHRATE_MARGIN_PERCENT)) / HUNDRED
-    if checked["average_hashrate_hs"] > ceiling:
-        raise _refuse(
-            "average_hashrate_hs",
-            _("%(hashrate)s H/s is above the fleet's nominal %(nominal)s H/s plus %(margin)s%%.")
-            % {
-                "hashrate": checked["average_hashrate_hs"],
-                "nominal": nominal,
-                "margin": settings.MINING_HASHRATE_MARGIN_PERCENT,
-            },
-            "above_fleet",
-        )
-    return checked
+    known = {name: figures.get(name) for name in LINE_FIGURES}
+    known["payout_txids"] = figures.get("payout_txids") or ()
+    return check_line_figures(nominal_hs=nominal_hashrate_hs(site), **known)
 
 
 def _differences(line: DailyLine, checked: dict) -> dict[str, tuple[str, str]]:
