@@ -68,7 +68,7 @@ class CancelKind(RequestKind):
     code = CANCEL
     label = gettext_lazy("Seized item cancelled (order withdrawn)")
     slug = "seizure-cancellations"
-    api_serializer = "intake.api_serializers.CancelPayloadSerializer"
+    api_serializer = "intake.transitions.serializers.CancelPayloadSerializer"
     maker_roles = (roles.INTAKE_CLERK,)
 
     def clean_payload(self, payload: dict) -> dict:

@@ -73,7 +73,7 @@ class ForfeitKind(RequestKind):
     label = gettext_lazy("Seized coins forfeited to the state")
     slug = "forfeitures"
     maker_roles = (roles.INTAKE_CLERK,)
-    api_serializer = "intake.api_serializers.ForfeitPayloadSerializer"
+    api_serializer = "intake.transitions.serializers.ForfeitPayloadSerializer"
 
     def clean_payload(self, payload: dict) -> dict:
         errors = checks.PayloadErrors()

@@ -76,7 +76,7 @@ class ReleaseKind(RequestKind):
     code = RELEASE
     label = gettext_lazy("Seized coins released to their owner")
     slug = "releases"
-    api_serializer = "intake.api_serializers.ReleasePayloadSerializer"
+    api_serializer = "intake.transitions.serializers.ReleasePayloadSerializer"
     maker_roles = (roles.INTAKE_CLERK,)
 
     def clean_payload(self, payload: dict) -> dict:
