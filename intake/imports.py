@@ -221,7 +221,7 @@ def _check_chunk(
     items = [line.item for line in lines]
     # Once a line is refused nothing will be kept: the rest of the file is only checked.
     register = register and report.error_count == 0 and not any(line.errors for line in chunk)
-    results: dict[int, services.CheckedItem | ValidationError] = {}
+    results: dict[int, object] = {}  # a checked or registered item, or its refusal
     if items and register:
         try:
             registered = services.register_items(order=order, rows=items, actor=actor)
