@@ -244,3 +244,18 @@ def test_importing_10_or_100_lines_costs_the_same_queries(order, asset, wallet, 
     else:
         # SQLite takes at most 999 parameters per statement: bulk inserts go in batches.
         assert ten_inserts == 6 and hundred_inserts <= 6 * 3
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="a SQLite query plan")
+def test_the_duplicate_output_look_ups_use_the_partial_unique_index(db):
+    from intake.services import _registered_outputs
+
+    one = _registered_outputs("bitcoin", "ab" * 32, 0).explain()
+    many = (
+        SeizedItem.objects.filter(network="bitcoin", txid__in=["ab" * 32, "cd" * 32])
+        .exclude(txid="")
+        .values_list("pk")
+        .explain()
+    )
+    assert "intake_item_output_registered_once" in one and "SCAN" not in one
+    assert "intake_item_output_registered_once" in many and "SCAN" not in many
