@@ -6,23 +6,24 @@ Builds a throw-away database (SQLite under /tmp unless DATABASE_URL is set) with
 an asset and a custody wallet, writes an XLSX of ``--rows`` seized items (distinct txids) with
 openpyxl, then times, in one run:
 
-- the project: ``preview_items`` (every line through ``register_item``, rolled back) and then
-  ``import_items`` of the same file (every line again, kept): what a clerk's preview + confirm
-  costs;
+- the project: ``preview_items`` (every line checked by ``check_item``, nothing written) and
+  then ``import_items`` of the same file (checked again and registered through
+  ``register_items``, 500 lines per bulk insert): what a clerk's preview + confirm costs;
 - the baseline: ``SeizedItem.objects.create()`` of the same rows (other txids) in one
   transaction, each with its history row (simple-history writes it on save), no checks, no
   audit or custody-chain rows.
 
-Runs with DEBUG off (``DJANGO_DEBUG=0`` unless set), as in production. It also prints the peak traced memory (tracemalloc) of a preview of ``--small`` lines and of
-``--rows`` lines, and their ratio: the rows stream, so the peak should barely grow.
+Runs with DEBUG off (``DJANGO_DEBUG=0`` unless set), as in production. It also prints the peak
+traced memory (tracemalloc) of a preview of ``--small`` lines and of ``--rows`` lines, and
+their ratio: the rows stream, 500 at a time; only the outputs seen in the file (to name a
+duplicate's first row) grow with it, about 130 bytes a line.
 
-Profile (``--profile``): nine tenths of the import is ``register_item`` itself (per line the
-item, its history row, two audit rows and a custody event, a row lock, the chain's last event
-and the duplicate check, in two savepoints) against two inserts for the baseline, and the import
-runs it twice (preview, then import). Assets and wallets are looked up once per file. On SQLite
-the duplicate check (``filter(network, txid, vout).exists()``) cannot use the partial unique
-index (its condition ``txid <> ''`` is not implied by ``txid = ?`` for SQLite's planner) and
-scans the table, so the cost per line grows with the number of items already registered.
+Profile (``--profile``): most of the import is Django compiling the bulk inserts (the item,
+its history row, its audit event, its first custody event and that event's journal row: five
+rows per line against two for the baseline) and openpyxl reading the sheet; the checks
+themselves (amount, address, txid) and the one look-up of registered outputs per 500 lines are
+a small part. The duplicate look-ups repeat the partial unique index's condition
+(``txid <> ''``), without which SQLite's planner scans the table.
 
 Ends with ``bench: import_seized_items db=DB ratio=R target=3`` (R = preview + import ÷
 baseline; lower is better).

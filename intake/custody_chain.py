@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from intake.models import CustodyEvent, SeizedItem
-from reserve.audit import record_event
+from reserve.audit import record_event, record_events
 from reserve.models import AuditEvent
 
 AUDIT_ACTION = "intake.custody_event"
@@ -78,20 +79,15 @@ def _hash_of(event: CustodyEvent) -> str:
     )
 
 
-def append_event(*, item: SeizedItem, action: str, actor, data: dict, evidence: str = "") -> CustodyEvent:
-    """Append one event to ``item``'s chain in the caller's transaction (the item row is locked
-    until it commits, so two appends never take the same sequence)."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("append_event runs inside the transaction of the change it records")
-    SeizedItem.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True).get()
-    last = CustodyEvent.objects.filter(item_id=item.pk).order_by("-sequence").first()
-    sequence = 1 if last is None else last.sequence + 1
-    previous_hash = "" if last is None else last.hash
+def _new_event(
+    *, item_id: int, sequence: int, previous_hash: str, action: str, actor, data: dict, evidence: str
+) -> CustodyEvent:
+    """The event (not saved) that follows ``previous_hash`` in item ``item_id``'s chain, hashed."""
     at = timezone.now()
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     data = _plain(data)
     digest = event_hash(
-        item_id=item.pk,
+        item_id=item_id,
         sequence=sequence,
         at=at,
         actor_id=actor_id,
@@ -100,8 +96,8 @@ def append_event(*, item: SeizedItem, action: str, actor, data: dict, evidence: 
         evidence=evidence,
         previous_hash=previous_hash,
     )
-    event = CustodyEvent.objects.create(
-        item_id=item.pk,
+    return CustodyEvent(
+        item_id=item_id,
         sequence=sequence,
         at=at,
         actor_id=actor_id,
@@ -111,13 +107,63 @@ def append_event(*, item: SeizedItem, action: str, actor, data: dict, evidence: 
         previous_hash=previous_hash,
         hash=digest,
     )
-    record_event(
+
+
+def _journal_data(event: CustodyEvent) -> dict:
+    """What the audit journal keeps of an item's latest event."""
+    return {"item": event.item_id, "sequence": event.sequence, "hash": event.hash, "action": event.action}
+
+
+def append_event(*, item: SeizedItem, action: str, actor, data: dict, evidence: str = "") -> CustodyEvent:
+    """Append one event to ``item``'s chain in the caller's transaction (the item row is locked
+    until it commits, so two appends never take the same sequence)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("append_event runs inside the transaction of the change it records")
+    SeizedItem.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True).get()
+    last = CustodyEvent.objects.filter(item_id=item.pk).order_by("-sequence").first()
+    event = _new_event(
+        item_id=item.pk,
+        sequence=1 if last is None else last.sequence + 1,
+        previous_hash="" if last is None else last.hash,
+        action=action,
+        actor=actor,
+        data=data,
+        evidence=evidence,
+    )
+    event.save()
+    record_event(action=AUDIT_ACTION, actor=actor, subject=item, data=_journal_data(event))
+    return event
+
+
+def start_chains(
+    *, items: Sequence[SeizedItem], action: str, actor, data: Sequence[dict]
+) -> list[CustodyEvent]:
+    """The first event of each of ``items``' chains (``data[i]`` for ``items[i]``), each with
+    its audit journal record: what :func:`append_event` writes for an item's first event, in
+    two bulk inserts. Only for items created in the caller's transaction, which no one else can
+    see yet (so no lock and no last-event lookup)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("start_chains runs inside the transaction that creates the items")
+    events = CustodyEvent.objects.bulk_create(
+        [
+            _new_event(
+                item_id=item.pk,
+                sequence=1,
+                previous_hash="",
+                action=action,
+                actor=actor,
+                data=details,
+                evidence="",
+            )
+            for item, details in zip(items, data, strict=True)
+        ]
+    )
+    record_events(
         action=AUDIT_ACTION,
         actor=actor,
-        subject=item,
-        data={"item": item.pk, "sequence": sequence, "hash": digest, "action": action},
+        entries=[(item, _journal_data(event)) for item, event in zip(items, events, strict=True)],
     )
-    return event
+    return events
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,21 @@ screen (the file does not repeat case and order numbers on every line, which wou
 line filed under the wrong case). One line per item, with the columns of :data:`COLUMNS`
 (header names or their translated labels, in any order and case).
 
-Every line goes through :func:`intake.services.register_item`, the service the admin's add form
-uses, so the rules are the same; there is no second set of checks here. Besides, a transaction
-output named twice in the file is reported on its second line (the service would only find
-the first line's row).
+Every line is checked by :func:`intake.services.check_item`, the rules of the service the
+admin's add form uses (:func:`~intake.services.register_item`); there is no second set of
+checks here. Besides, a transaction output named twice in the file is reported on its second
+line (the service would only find the first line's row).
 
-* :func:`preview_items` runs every line inside a transaction that is always rolled back: the
-  clerk sees each refusal (row, column, message in their language) and nothing is stored.
-* :func:`import_items` runs the same and keeps the rows only if *every* line was accepted:
-  a file with one bad line imports nothing.
+* :func:`preview_items` only checks (no write at all): the clerk sees each refusal (row,
+  column, message in their language) and nothing is stored.
+* :func:`import_items` checks the same and registers the lines through
+  :func:`intake.services.register_items`, :data:`CHUNK_ROWS` lines at a time, in one
+  transaction kept only if *every* line was accepted: a file with one bad line imports nothing.
 
-Memory stays flat with the size of the file: rows stream from :mod:`reserve.tabular`, and the
-report keeps the first :data:`PREVIEW_ROWS` lines, the first :data:`MAX_ERRORS` refusals and
-totals per asset. Only the outputs already seen (for duplicates in the file) grow with it.
+Memory stays flat with the size of the file: rows stream from :mod:`reserve.tabular` and are
+held :data:`CHUNK_ROWS` at a time, and the report keeps the first :data:`PREVIEW_ROWS` lines,
+the first :data:`MAX_ERRORS` refusals and totals per asset. Only the outputs already seen (for
+duplicates in the file) grow with it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ COLUMNS = (
     Column("restriction", gettext_lazy("restriction"), required=False),
 )
 PREVIEW_ROWS = 100
+#: Lines checked (and registered) together: one look-up of registered outputs and a few bulk
+#: inserts per chunk.
+CHUNK_ROWS = 500
 MAX_ERRORS = 500
 
 
@@ -123,12 +128,14 @@ def _run(*, order: CourtOrder, upload, actor, apply: bool, expect_sha256: str | 
             "This file is not the one previewed (its SHA-256 differs); preview it before importing it."
         )
         return report
+    rows = read_table(data, COLUMNS, limits=bounds)
     try:
+        if not apply:
+            _check_rows(order=order, rows=rows, actor=actor, report=report, register=False)
+            return report
         with transaction.atomic():
-            _register_rows(
-                order=order, rows=read_table(data, COLUMNS, limits=bounds), actor=actor, report=report
-            )
-            if apply and report.ok:
+            _check_rows(order=order, rows=rows, actor=actor, report=report, register=True)
+            if report.ok:
                 record_event(
                     action="intake.items.imported",
                     actor=actor,
@@ -172,36 +179,93 @@ def _source_kinds() -> dict[str, str]:
     }
 
 
-def _register_rows(*, order: CourtOrder, rows, actor, report: ImportReport) -> None:
+@dataclass
+class _Line:
+    row: Row
+    errors: list[RowError]
+    #: The keyword arguments of the line's item for the services (None when already refused).
+    item: dict | None = None
+
+
+def _check_rows(*, order: CourtOrder, rows, actor, report: ImportReport, register: bool) -> None:
+    """Check every line (and, with ``register``, register them while no line is refused),
+    :data:`CHUNK_ROWS` at a time."""
     lookups = _Lookups()
     source_kinds = _source_kinds()
-    seen: dict[tuple[str, str, int], int] = {}
+    seen: dict[bytes, int] = {}
     units_by_asset: dict[Asset, int] = {}
+    chunk: list[_Line] = []
     for row in rows:
         report.rows += 1
-        errors = list(row.errors)
-        if not errors:
-            errors = _register_row(
-                order=order,
-                row=row,
-                actor=actor,
-                lookups=lookups,
-                source_kinds=source_kinds,
-                seen=seen,
-                units=units_by_asset,
+        line = _Line(row, list(row.errors))
+        if not line.errors:
+            line.item = _prepare_line(
+                row=row, lookups=lookups, source_kinds=source_kinds, seen=seen, line=line
             )
-        for error in errors:
-            report.refuse(error)
-        if len(report.preview) < PREVIEW_ROWS:
-            report.preview.append(PreviewRow(row.number, row.values, errors))
+        chunk.append(line)
+        if len(chunk) == CHUNK_ROWS:
+            _check_chunk(
+                order=order, chunk=chunk, actor=actor, report=report, units=units_by_asset, register=register
+            )
+            chunk = []
+    _check_chunk(
+        order=order, chunk=chunk, actor=actor, report=report, units=units_by_asset, register=register
+    )
     report.totals = {asset.symbol: asset.format(units) for asset, units in units_by_asset.items()}
 
 
-def _register_row(*, order, row: Row, actor, lookups: _Lookups, source_kinds, seen, units) -> list[RowError]:
+def _check_chunk(
+    *, order: CourtOrder, chunk: list[_Line], actor, report: ImportReport, units, register: bool
+) -> None:
+    lines = [line for line in chunk if line.item is not None]
+    items = [line.item for line in lines]
+    # Once a line is refused nothing will be kept: the rest of the file is only checked.
+    register = register and report.error_count == 0 and not any(line.errors for line in chunk)
+    results: dict[int, object] = {}  # a checked or registered item, or its refusal
+    if items and register:
+        try:
+            registered = services.register_items(order=order, rows=items, actor=actor)
+        except services.ItemsRefused as exc:
+            results = {**exc.accepted, **exc.rows}
+        else:
+            results = dict(enumerate(registered))
+    elif items:
+        results = dict(enumerate(services.check_items(order=order, rows=items)))
+    for index, line in enumerate(lines):
+        result = results[index]
+        if isinstance(result, ValidationError):
+            line.errors = _row_errors(line.row, result)
+        else:
+            units[result.asset] = units.get(result.asset, 0) + result.claimed_amount
+    for line in chunk:
+        for error in line.errors:
+            report.refuse(error)
+        if len(report.preview) < PREVIEW_ROWS:
+            report.preview.append(PreviewRow(line.row.number, line.row.values, line.errors))
+
+
+def _row_errors(row: Row, exc: ValidationError) -> list[RowError]:
+    by_field = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+    return [
+        RowError(row.number, name if name in row.values else "", message)
+        for name, messages in by_field.items()
+        for message in messages
+    ]
+
+
+def _output_key(network: str, txid: str, vout: int) -> bytes:
+    """An output as compact bytes (the txid's hexadecimal digits as bytes): the one set that
+    grows with the file holds one per line, about half the size of a tuple of texts."""
+    return b"%s:%s:%d" % (network.encode(), bytes.fromhex(txid.removeprefix("0x")), vout)
+
+
+def _prepare_line(*, row: Row, lookups: _Lookups, source_kinds, seen, line: _Line) -> dict | None:
+    """The line's keyword arguments for the services, or None with ``line.errors`` set: what
+    only a file has (names to look up, text to parse, an output named twice in the file)."""
     values = row.values
 
-    def refuse(column: str, message: str) -> list[RowError]:
-        return [RowError(row.number, column, message)]
+    def refuse(column: str, message: str) -> None:
+        line.errors.append(RowError(row.number, column, message))
 
     asset = lookups.asset(values["asset"]) if values["asset"] else None
     if asset is None:
@@ -225,37 +289,26 @@ def _register_row(*, order, row: Row, actor, lookups: _Lookups, source_kinds, se
         vout = int(values["vout"])
     if values["txid"] and vout is not None:
         try:
-            key = (asset.network, services.normalize_txid(asset.network, values["txid"]), vout)
+            txid = services.normalize_txid(asset.network, values["txid"])
         except ValidationError:
-            key = None  # the service names the expected form
-        if key is not None:
+            txid = None  # the service names the expected form
+        if txid is not None:
+            key = _output_key(asset.network, txid, vout)
             if key in seen:
                 return refuse(
                     "txid",
                     _("Output %(vout)s of transaction %(txid)s is already in row %(row)s of this file.")
-                    % {"vout": vout, "txid": key[1], "row": seen[key]},
+                    % {"vout": vout, "txid": txid, "row": seen[key]},
                 )
             seen[key] = row.number
-    try:
-        item = services.register_item(
-            order=order,
-            asset=asset,
-            claimed_amount=values["claimed_amount"],
-            source_kind=source_kind,
-            custody_wallet=wallet,
-            source_address=values["source_address"],
-            exchange_account=values["exchange_account"],
-            txid=values["txid"],
-            vout=vout,
-            restriction=values["restriction"],
-            actor=actor,
-        )
-    except ValidationError as exc:
-        by_field = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
-        return [
-            RowError(row.number, name if name in values else "", message)
-            for name, messages in by_field.items()
-            for message in messages
-        ]
-    units[asset] = units.get(asset, 0) + item.claimed_amount
-    return []
+    return {
+        "asset": asset,
+        "claimed_amount": values["claimed_amount"],
+        "source_kind": source_kind,
+        "custody_wallet": wallet,
+        "source_address": values["source_address"],
+        "exchange_account": values["exchange_account"],
+        "txid": values["txid"],
+        "vout": vout,
+        "restriction": values["restriction"],
+    }

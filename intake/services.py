@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
-from intake.custody_chain import append_event
+from intake.custody_chain import append_event, start_chains
 from intake.models import (
     Case,
     Court,
@@ -30,7 +33,7 @@ from intake.models import (
 )
 from reserve.addresses import AddressError, normalize_address
 from reserve.amounts import AmountError, parse_amount
-from reserve.audit import record_event
+from reserve.audit import record_event, record_events
 from reserve.models import Asset, Network, Wallet
 
 _BITCOIN_TXID = re.compile(r"[0-9a-fA-F]{64}")
@@ -236,13 +239,9 @@ def normalize_txid(network: str, txid: str) -> str:
     return txid.lower()
 
 
-def _duplicate_output(*, network: str, txid: str, vout: int) -> ValidationError:
-    existing = (
-        SeizedItem.objects.select_related("order__case")
-        .filter(network=network, txid=txid, vout=vout)
-        .only("pk", "order__case__number")
-        .first()
-    )
+def _output_taken(*, txid: str, vout: int, existing: tuple[int, str] | None) -> ValidationError:
+    """The refusal of an output already registered (``existing``: its item's id and case number,
+    when known)."""
     if existing is None:
         message = _("Output %(vout)s of transaction %(txid)s is already registered.") % {
             "vout": vout,
@@ -251,8 +250,27 @@ def _duplicate_output(*, network: str, txid: str, vout: int) -> ValidationError:
     else:
         message = _(
             "Output %(vout)s of transaction %(txid)s is already registered as item #%(item)s in case %(case)s."
-        ) % {"vout": vout, "txid": txid, "item": existing.pk, "case": existing.order.case.number}
+        ) % {"vout": vout, "txid": txid, "item": existing[0], "case": existing[1]}
     return _refuse("txid", message, "duplicate_output")
+
+
+def _registered_outputs(network: str, txid: str, vout: int | None = None):
+    """The items holding outputs of ``txid``; ``exclude(txid="")`` repeats the condition of the
+    partial unique index so that SQLite's planner uses it (without it, a table scan)."""
+    found = SeizedItem.objects.filter(network=network, txid=txid).exclude(txid="")
+    return found if vout is None else found.filter(vout=vout)
+
+
+def _duplicate_output(*, network: str, txid: str, vout: int) -> ValidationError:
+    existing = (
+        _registered_outputs(network, txid, vout)
+        .select_related("order__case")
+        .only("pk", "order__case__number")
+        .first()
+    )
+    return _output_taken(
+        txid=txid, vout=vout, existing=None if existing is None else (existing.pk, existing.order.case.number)
+    )
 
 
 def _duplicate_item_reference(reference: str) -> ValidationError:
@@ -264,8 +282,98 @@ def _duplicate_item_reference(reference: str) -> ValidationError:
     )
 
 
-@transaction.atomic
-def register_item(
+@dataclass(frozen=True)
+class CheckedItem:
+    """A seized item that passed :func:`check_item`, its values in canonical form (amount in
+    the asset's smallest units, lower-case txid, normalized address), not yet stored."""
+
+    order: CourtOrder
+    asset: Asset
+    claimed_amount: int
+    source_kind: str
+    source_address: str
+    exchange_account: str
+    txid: str
+    vout: int | None
+    custody_wallet: Wallet
+    restriction: str
+    court_reference: str
+
+    def seized_item(self) -> SeizedItem:
+        return SeizedItem(
+            order=self.order,
+            asset=self.asset,
+            network=self.asset.network,  # what SeizedItem.save() sets; bulk_create does not call it
+            claimed_amount=self.claimed_amount,
+            source_kind=self.source_kind,
+            source_address=self.source_address,
+            exchange_account=self.exchange_account,
+            txid=self.txid,
+            vout=self.vout,
+            custody_wallet=self.custody_wallet,
+            restriction=self.restriction,
+            court_reference=self.court_reference,
+        )
+
+    def details(self) -> dict:
+        """The audit data and first custody event data of the item's registration."""
+        return {
+            "order": self.order.pk,
+            "case": self.order.case.number,
+            "asset": self.asset.symbol,
+            "claimed_amount": self.asset.format(self.claimed_amount),
+            "source_kind": self.source_kind,
+            "source_address": self.source_address,
+            "exchange_account": self.exchange_account,
+            "txid": self.txid,
+            "vout": self.vout,
+            "custody_wallet": self.custody_wallet.code,
+            "restriction": self.restriction,
+            "court_reference": self.court_reference,
+        }
+
+
+@dataclass
+class Registered:
+    """Outputs and court references already taken, fetched once for a batch of rows (see
+    :func:`check_items`); ``outputs`` maps ``(network, txid, vout)`` to the holding item's id
+    and case number, or to ``None`` for an earlier row of the same batch."""
+
+    outputs: dict[tuple[str, str, int], tuple[int, str] | None] = field(default_factory=dict)
+    references: set[str] = field(default_factory=set)
+
+    #: Values per query, under SQLite's default limit of 999 parameters.
+    CHUNK = 900
+
+    @classmethod
+    def among(cls, *, outputs: Iterable[tuple[str, str, int]], references: Iterable[str]) -> Registered:
+        """What the database already holds of ``outputs`` and ``references``: one query per
+        network (and per :attr:`CHUNK` txids) and one for the references, whatever the rows."""
+        found = cls()
+        txids_by_network: dict[str, set[str]] = {}
+        for network, txid, _vout in outputs:
+            txids_by_network.setdefault(network, set()).add(txid)
+        for network, txids in sorted(txids_by_network.items()):
+            ordered = sorted(txids)
+            for start in range(0, len(ordered), cls.CHUNK):
+                rows = (
+                    SeizedItem.objects.filter(network=network, txid__in=ordered[start : start + cls.CHUNK])
+                    .exclude(txid="")
+                    .values_list("network", "txid", "vout", "pk", "order__case__number")
+                )
+                for item_network, txid, vout, pk, case_number in rows:
+                    found.outputs[(item_network, txid, vout)] = (pk, case_number)
+        wanted = sorted(set(references))
+        for start in range(0, len(wanted), cls.CHUNK):
+            found.references.update(
+                SeizedItem.objects.filter(court_reference__in=wanted[start : start + cls.CHUNK]).values_list(
+                    "court_reference", flat=True
+                )
+            )
+        return found
+
+
+def check_item(
     *,
     order: CourtOrder,
     asset: Asset,
@@ -278,10 +386,11 @@ def register_item(
     vout: int | None = None,
     restriction: str = "",
     court_reference: str = "",
-    actor,
-) -> SeizedItem:
-    """Register coins seized under ``order``; the claimed amount is text in the asset's units
-    ("0.5"). The transaction output is registered once in the whole system."""
+    registered: Registered | None = None,
+) -> CheckedItem:
+    """Every rule of registering a seized item, without writing: the item in canonical form or
+    the refusal naming its field. The output and the court reference are looked up in
+    ``registered`` when given (a batch's, see :func:`check_items`), else in the database."""
     if order is None:
         raise _refuse("order", _("A seized item is registered under a court order."), "required")
     if not asset.is_active:
@@ -327,8 +436,13 @@ def register_item(
         txid = normalize_txid(asset.network, txid)
         if vout is None or isinstance(vout, bool) or not isinstance(vout, int) or vout < 0:
             raise _refuse("vout", _("Give the output index of the transaction (0 or more)."), "required")
-        if SeizedItem.objects.filter(network=asset.network, txid=txid, vout=vout).exists():
-            raise _duplicate_output(network=asset.network, txid=txid, vout=vout)
+        if registered is None:
+            if _registered_outputs(asset.network, txid, vout).exists():
+                raise _duplicate_output(network=asset.network, txid=txid, vout=vout)
+        elif (asset.network, txid, vout) in registered.outputs:
+            raise _output_taken(
+                txid=txid, vout=vout, existing=registered.outputs[(asset.network, txid, vout)]
+            )
     else:
         txid, vout = "", None
     restriction = (restriction or "").strip()
@@ -342,9 +456,14 @@ def register_item(
             "invalid",
         )
     court_reference = (court_reference or "").strip()
-    if court_reference and SeizedItem.objects.filter(court_reference=court_reference).exists():
-        raise _duplicate_item_reference(court_reference)
-    item = SeizedItem(
+    if court_reference:
+        if registered is None:
+            taken = SeizedItem.objects.filter(court_reference=court_reference).exists()
+        else:
+            taken = court_reference in registered.references
+        if taken:
+            raise _duplicate_item_reference(court_reference)
+    return CheckedItem(
         order=order,
         asset=asset,
         claimed_amount=units,
@@ -357,33 +476,136 @@ def register_item(
         restriction=restriction,
         court_reference=court_reference,
     )
+
+
+@transaction.atomic
+def register_item(
+    *,
+    order: CourtOrder,
+    asset: Asset,
+    claimed_amount: object,
+    source_kind: str,
+    custody_wallet: Wallet,
+    source_address: str = "",
+    exchange_account: str = "",
+    txid: str = "",
+    vout: int | None = None,
+    restriction: str = "",
+    court_reference: str = "",
+    actor,
+) -> SeizedItem:
+    """Register coins seized under ``order``; the claimed amount is text in the asset's units
+    ("0.5"). The transaction output is registered once in the whole system. The rules are
+    :func:`check_item`'s; :func:`register_items` registers many rows at once."""
+    checked = check_item(
+        order=order,
+        asset=asset,
+        claimed_amount=claimed_amount,
+        source_kind=source_kind,
+        custody_wallet=custody_wallet,
+        source_address=source_address,
+        exchange_account=exchange_account,
+        txid=txid,
+        vout=vout,
+        restriction=restriction,
+        court_reference=court_reference,
+    )
+    item = checked.seized_item()
     try:
         with transaction.atomic():
             _saved(item, actor=actor)
     except IntegrityError:
         # Two clerks registering the same output at once: the database constraint decided.
-        if txid and SeizedItem.objects.filter(network=asset.network, txid=txid, vout=vout).exists():
-            raise _duplicate_output(network=asset.network, txid=txid, vout=vout)
-        if court_reference:
-            raise _duplicate_item_reference(court_reference)
+        if checked.txid and _registered_outputs(asset.network, checked.txid, checked.vout).exists():
+            raise _duplicate_output(network=asset.network, txid=checked.txid, vout=checked.vout)
+        if checked.court_reference:
+            raise _duplicate_item_reference(checked.court_reference)
         raise
-    details = {
-        "order": order.pk,
-        "case": order.case.number,
-        "asset": asset.symbol,
-        "claimed_amount": asset.format(units),
-        "source_kind": source_kind,
-        "source_address": source_address,
-        "exchange_account": item.exchange_account,
-        "txid": txid,
-        "vout": vout,
-        "custody_wallet": custody_wallet.code,
-        "restriction": item.restriction,
-        "court_reference": court_reference,
-    }
+    details = checked.details()
     record_event(action="intake.item.registered", actor=actor, subject=item, data=details)
     append_event(item=item, action="intake.item.registered", actor=actor, data=details)
     return item
+
+
+class ItemsRefused(ValidationError):
+    """Some rows given to :func:`register_items` were refused, so none was registered.
+    ``rows`` maps each refused row's index to its refusal (as :func:`register_item` raises it);
+    ``accepted`` maps the other rows' indexes to their checked items."""
+
+    def __init__(self, rows: dict[int, ValidationError], accepted: dict[int, CheckedItem]):
+        super().__init__(list(rows.values()))
+        self.rows = rows
+        self.accepted = accepted
+
+
+def _output_key(row: dict) -> tuple[str, str, int] | None:
+    """The ``(network, txid, vout)`` a row would register, when its txid is well formed."""
+    asset, txid, vout = row.get("asset"), row.get("txid"), row.get("vout")
+    if asset is None or not txid or not isinstance(vout, int) or isinstance(vout, bool):
+        return None
+    try:
+        return (asset.network, normalize_txid(asset.network, txid), vout)
+    except ValidationError:
+        return None
+
+
+def check_items(*, order: CourtOrder, rows: Sequence[dict]) -> list[CheckedItem | ValidationError]:
+    """:func:`check_item` for each row (a dict of its keyword arguments), in order: the checked
+    item or its refusal. Outputs and references already registered are fetched once for all
+    the rows; a row naming the output or the reference of an earlier row is refused as taken."""
+    registered = Registered.among(
+        outputs=filter(None, map(_output_key, rows)),
+        references=[(row.get("court_reference") or "").strip() for row in rows if row.get("court_reference")],
+    )
+    results: list[CheckedItem | ValidationError] = []
+    for row in rows:
+        try:
+            checked = check_item(order=order, registered=registered, **row)
+        except ValidationError as exc:
+            results.append(exc)
+            continue
+        if checked.txid:
+            registered.outputs.setdefault((checked.asset.network, checked.txid, checked.vout), None)
+        if checked.court_reference:
+            registered.references.add(checked.court_reference)
+        results.append(checked)
+    return results
+
+
+@transaction.atomic
+def register_items(*, order: CourtOrder, rows: Sequence[dict], actor) -> list[SeizedItem]:
+    """Register many seized items under ``order`` at once, or none: each row (a dict of
+    :func:`register_item`'s keyword arguments but ``order`` and ``actor``) is checked by the
+    same :func:`check_item`, and what is written is what :func:`register_item` writes for it
+    (the item, its history row, the ``intake.item.registered`` audit event and the first link
+    of its chain of custody with its journal record), in a few bulk inserts. Any refused row
+    raises :class:`ItemsRefused` naming every refused row; so does an output or a reference that
+    another clerk registered meanwhile (the database constraint decides)."""
+    results = check_items(order=order, rows=rows)
+    refused = {i: result for i, result in enumerate(results) if isinstance(result, ValidationError)}
+    if refused:
+        raise ItemsRefused(refused, {i: r for i, r in enumerate(results) if i not in refused})
+    checked: list[CheckedItem] = results  # type: ignore[assignment]
+    if not checked:
+        return []
+    history_user = actor if actor is not None and actor.is_authenticated else None
+    try:
+        with transaction.atomic():
+            items = bulk_create_with_history(
+                [c.seized_item() for c in checked], SeizedItem, default_user=history_user
+            )
+    except IntegrityError:
+        again = check_items(order=order, rows=rows)
+        refused = {i: result for i, result in enumerate(again) if isinstance(result, ValidationError)}
+        if refused:
+            raise ItemsRefused(refused, {i: r for i, r in enumerate(again) if i not in refused})
+        raise
+    details = [c.details() for c in checked]
+    record_events(
+        action="intake.item.registered", actor=actor, entries=list(zip(items, details, strict=True))
+    )
+    start_chains(items=items, action="intake.item.registered", actor=actor, data=details)
+    return items
 
 
 @transaction.atomic

@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reserve.api.errors.document_query_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "reserve.models.approvals.RequestStatus",
         "VerdictEnum": "reserve.models.approvals.Verdict",

@@ -353,3 +353,31 @@ def endpoint_not_found(request, *args, **kwargs) -> JsonResponse:
     return JsonResponse(
         {"code": "not_found", "message": str(_("No such endpoint or object.")), "errors": {}}, status=404
     )
+
+
+def document_query_errors(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation that reads query parameters answers
+    400 (code ``invalid``, the parameter named) to one it cannot take, e.g. a null character in
+    any of them (refused before the view runs, :class:`reserve.api.base.ApiEndpoint`); document
+    it where a view's own responses do not already."""
+    example = {
+        "code": "invalid",
+        "message": "Invalid input.",
+        "errors": {"cursor": ["Null characters are not allowed."]},
+    }
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            takes_query = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
+            if takes_query and "400" not in operation["responses"]:
+                operation["responses"]["400"] = {
+                    "description": str(_RESPONSES[400][0]),
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Error"},
+                            "examples": {"Error-400": {"value": example}},
+                        }
+                    },
+                }
+    return result
