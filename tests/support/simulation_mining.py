@@ -56,12 +56,12 @@ class MiningOperations:
     ``self.candidates`` and ``self.decide_as``."""
 
     MINING_OPERATIONS = [
-        ("mining_record", 14),
+        ("mining_record", 20),
         ("mining_submit", 3),
         ("mining_verify", 3),
         ("mining_accept", 3),
         ("mining_sweep", 3),
-        ("mining_decide", 8),
+        ("mining_decide", 16),
     ]
 
     def setup_mining(self) -> None:
@@ -244,6 +244,7 @@ class MiningOperations:
             self.stats["mining_sweep refused: more than held"] += 1
             return
         assert not over, "a sweep of more than the site holds was requested"
+        self.stats["mining sweeps requested"] += 1
 
     def op_mining_decide(self):
         wallets = [site.custody_wallet.code for site in self.sites]
