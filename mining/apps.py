@@ -14,3 +14,7 @@ class MiningConfig(AppConfig):
             register_kind(kind())
         for policy in transitions.DEFAULT_POLICIES:
             register_default_policy(policy)
+
+        from reserve.sample_data import register_sample_data
+
+        register_sample_data("mining", "mining.sample_data.load")

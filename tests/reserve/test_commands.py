@@ -132,7 +132,8 @@ def test_sample_ledger_entries_were_posted_by_approved_requests():
 
     entries = JournalEntry.objects.select_related("request")
     reasons = [entry.reason for entry in entries]
-    assert reasons.count("reserve.transfer") == 1
+    # reserve's own transfer and the mining sample's sweep to cold storage
+    assert reasons.count("reserve.transfer") == 2
     assert reasons.count("reserve.opening_balance") >= 4
     assert all(entry.request.status == RequestStatus.EXECUTED for entry in entries)
     assert verify_ledger().ok
@@ -281,9 +282,13 @@ def test_run_embedded_asks_at_start_for_a_valuation_that_prices_the_sample_data(
     # What the worker runs: the instant of the start, after the sample prices were entered.
     snapshot = ValuationSnapshot.objects.get(pk=refresh_valuation_task(*message.args, **message.kwargs))
     assert (snapshot.trigger, snapshot.unpriced) == ("start", [])
-    # 15.625 BTC + 1.95 BTC forfeited by intake x 95,000 + (150 + 12.5) ETH x 3,500
-    assert snapshot.reserve_usd == Decimal("2238375.00")
-    assert snapshot.reserve_kzt == Decimal("1163955000.00")  # x 520
+    # 15.625 BTC + 1.95 BTC forfeited by intake x 95,000 + (150 + 12.5) ETH x 3,500 = 2,238,375.00
+    # + the October 2024 output the mining sample posted, valued per wallet line to the tiyn/cent:
+    # 8.41120345 BTC swept to btc-cold-1 (799,064.33), 8.10002663 at Shardara (769,502.53),
+    # 3.55192586 at Zhanaozen (337,432.96) = 1,905,999.82
+    assert snapshot.reserve_usd == Decimal("4144374.82")
+    # KZT: each line's exact value x 520, then rounded (1,163,955,000.00 + 991,119,903.43)
+    assert snapshot.reserve_kzt == Decimal("2155074903.43")
 
 
 def test_sample_data_registered_by_another_app_runs_after_reserves_with_the_sample_users(monkeypatch):

@@ -1,6 +1,7 @@
 """Issue #12: a seeded random-operations simulation of the ledger and the approval engine;
-issue #18: it drives intake's transitions too (:mod:`tests.support.simulation_intake`, whose
-invariants are checked after every operation as well).
+issue #18: it drives intake's transitions too (:mod:`tests.support.simulation_intake`), and
+issue #19 mining's reports and sweeps (:mod:`tests.support.simulation_mining`); their invariants
+are checked after every operation as well.
 
 After every operation: the account balances sum to zero and equal a replay of the journal
 (an in-memory model fed only by what the operations did), no held account is negative, and
@@ -40,6 +41,7 @@ from reserve.models import (
 )
 from tests.support.factories import UserFactory, WalletFactory
 from tests.support.simulation_intake import IntakeOperations
+from tests.support.simulation_mining import MiningOperations
 
 SEED = int(os.environ.get("SIM_SEED") or random.SystemRandom().randrange(1, 10**9))
 OPS = int(os.environ.get("SIM_OPS") or 10_000)
@@ -48,7 +50,7 @@ PROGRESS_EVERY = 10_000
 CATEGORIES = ["custody:pending", "reserve:forfeited", "reserve:mined"]
 
 
-class Simulation(IntakeOperations):
+class Simulation(IntakeOperations, MiningOperations):
     def __init__(self, team, asset, rng: random.Random):
         self.team = team
         self.asset = asset
@@ -75,6 +77,7 @@ class Simulation(IntakeOperations):
         self.stats: dict[str, int] = defaultdict(int)
         self.executions: dict[int, int] = {}
         self.setup_intake()
+        self.setup_mining()
 
     # The independent model of who counts
 
@@ -123,7 +126,10 @@ class Simulation(IntakeOperations):
     def op_reverse(self):
         if not self.entries:
             return
-        entry = self.rng.choice(self.entries[-50:])
+        entries = [e for e in self.entries[-50:] if e.pk not in self.mining_entry_ids]
+        if not entries:
+            return
+        entry = self.rng.choice(entries)
         self.apply_entry(reverse_entry(entry=entry))
 
     def op_request_transfer(self):
@@ -217,6 +223,7 @@ class Simulation(IntakeOperations):
             for entry in JournalEntry.objects.filter(request=request):
                 self.apply_entry(entry)
             self.intake_executed(request)
+            self.mining_executed(request)
         else:
             assert not met, "quorum met but nothing executed"
 
@@ -266,6 +273,7 @@ class Simulation(IntakeOperations):
         ("expire", 3),
         ("toggle_user", 3),
         *IntakeOperations.INTAKE_OPERATIONS,
+        *MiningOperations.MINING_OPERATIONS,
     ]
 
     def step(self):
@@ -288,6 +296,7 @@ class Simulation(IntakeOperations):
                 assert balance >= 0
         assert sum(actual.values()) == 0
         self.check_intake()
+        self.check_mining()
         if full:
             assert (Posting.objects.aggregate(s=ExactSum("amount"))["s"] or 0) == 0
             report = verify_ledger()
@@ -330,4 +339,5 @@ def test_random_operations_keep_every_invariant(team, asset):
     sim.check(full=True)
     print("simulation:", dict(sorted(sim.stats.items())))
     print("simulation: intake items by state", sim.intake_summary())
+    print("simulation: mining reports by state", sim.mining_summary())
     assert sim.stats["decide"] > 0
