@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MiningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "mining"
+    verbose_name = _("State mining")
 
     def ready(self) -> None:
         from mining import transitions
