@@ -27,6 +27,8 @@ NETWORKS = frozenset({"bitcoin", "bitcoin-testnet", "ethereum"})
 _TXID = re.compile(r"[0-9a-fA-F]{64}")
 _ADDRESS = re.compile(r"(0x)?[0-9A-Za-z]{20,90}")
 _HEX_QUANTITY = re.compile(r"0x[0-9a-fA-F]+")
+_BITS = re.compile(r"[0-9a-fA-F]{8}")
+_BLOCK_HASH = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,19 @@ class Tip:
     difficulty: Decimal | None
 
 
+@dataclass(frozen=True)
+class BlockHeader:
+    """One block's header as a source answered it: ``time`` is the header's timestamp (UTC),
+    ``bits`` the compact target as 8 lowercase hex digits; ``difficulty`` where the source
+    prints it (Bitcoin Core), ``None`` otherwise (it follows from ``bits`` anyway)."""
+
+    height: int
+    hash: str
+    time: dt.datetime
+    bits: str
+    difficulty: Decimal | None = None
+
+
 @runtime_checkable
 class ChainSource(Protocol):
     """One chain data source. ``code`` names the source (health, logs); ``network`` is one of
@@ -127,6 +142,8 @@ class ChainSource(Protocol):
     def tip(self) -> Tip: ...
 
     def difficulty(self) -> Decimal: ...
+
+    def block_header(self, height: int) -> BlockHeader: ...
 
 
 def in_period(block_time: dt.datetime | None, since: dt.datetime | None, until: dt.datetime | None) -> bool:
@@ -248,6 +265,45 @@ def int_from_hex(value: Any, what: str) -> int:
 
 def from_unix(value: Any, what: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(need_int(value, what), tz=dt.UTC)
+
+
+def check_height(height: int) -> int:
+    """A block height to ask for: a non-negative int; anything else is never sent."""
+    if isinstance(height, bool) or not isinstance(height, int) or height < 0:
+        raise SourceError(Failure.UNKNOWN_ASSET, f"not a block height: {height!r}")
+    return height
+
+
+def answered_bits(value: Any, what: str) -> str:
+    """Compact target bits in a source's answer, as 8 lowercase hex digits: an integer
+    (Esplora's JSON) or a hex string (Bitcoin Core), else MALFORMED."""
+    if isinstance(value, str):
+        if not _BITS.fullmatch(value):
+            raise malformed(f"{what}: not 8 hex digits: {value!r}")
+        return value.lower()
+    number = need_int(value, what)
+    if number > 0xFFFFFFFF:
+        raise malformed(f"{what}: {number} does not fit in 32 bits")
+    return f"{number:08x}"
+
+
+def answered_header(
+    height: int, *, hash_: Any, header_height: Any, time: Any, bits: Any, difficulty: Decimal | None = None
+) -> BlockHeader:
+    """A :class:`BlockHeader` from a source's fields; the block must be the one asked for."""
+    answered = need_int(header_height, "header.height")
+    if answered != height:
+        raise malformed(f"asked for block {height}, answered block {answered}")
+    block_hash = need_str(hash_, "header.hash")
+    if not _BLOCK_HASH.fullmatch(block_hash):
+        raise malformed(f"header.hash: not a block hash: {block_hash!r}")
+    return BlockHeader(
+        height=answered,
+        hash=block_hash.lower(),
+        time=from_unix(time, "header.time"),
+        bits=answered_bits(bits, "header.bits"),
+        difficulty=difficulty,
+    )
 
 
 def check_txid(txid: str) -> str:

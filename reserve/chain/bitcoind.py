@@ -4,6 +4,7 @@ Each call is a POST of ``{"jsonrpc": "1.0", "id": n, "method": ..., "params": [.
 auth when ``auth`` is given, e.g. the ``rpcauth`` user). Methods used:
 
 * ``getblockchaininfo`` (tip: ``blocks`` and ``difficulty``), ``getdifficulty``;
+* ``getblockhash <height>`` and ``getblockheader <hash>`` for :meth:`block_header`;
 * ``getrawtransaction <txid> true`` (needs ``-txindex`` for a transaction that is neither in the
   mempool nor the wallet's) and ``getblockheader <blockhash>`` for the block height;
 * no address history: Core keeps no address index, and a wallet (``listreceivedbyaddress``)
@@ -38,14 +39,17 @@ import httpx
 
 from reserve.chain.base import (
     AddressBalance,
+    BlockHeader,
     NotSupported,
     Receipt,
     Tip,
     Transaction,
     TxOutput,
     Utxo,
+    answered_header,
     answered_txid,
     check_address,
+    check_height,
     check_network,
     check_txid,
     from_unix,
@@ -179,7 +183,7 @@ class BitcoinCoreSource:
         blockhash = tx.get("blockhash")
         if blockhash is None or tx.get("confirmations", 0) == 0:
             return Transaction(txid, tuple(outputs), confirmations=0, block_height=None, block_time=None)
-        header = self.block_header(need_str(blockhash, "blockhash"))
+        header = self._header(need_str(blockhash, "blockhash"))
         return Transaction(
             txid=txid,
             outputs=tuple(outputs),
@@ -192,7 +196,23 @@ class BitcoinCoreSource:
         tx = need_dict(self.call("getrawtransaction", check_txid(txid), True), "getrawtransaction")
         return need_int(tx.get("confirmations", 0), "confirmations")
 
-    def block_header(self, blockhash: str) -> dict[str, Any]:
+    def block_header(self, height: int) -> BlockHeader:
+        """``getblockhash <height>`` (``-8`` above the tip: HTTP_ERROR with the code), then
+        ``getblockheader <hash>`` (verbose): ``time``, ``bits`` as hex, ``height``, ``difficulty``."""
+        block_hash = need_str(self.call("getblockhash", check_height(height)), "getblockhash")
+        header = need_dict(self.call("getblockheader", block_hash), "getblockheader")
+        if str(header.get("hash", "")).lower() != block_hash.lower():
+            raise malformed(f"getblockheader: asked for {block_hash}, answered {header.get('hash')!r}")
+        return answered_header(
+            height,
+            hash_=header.get("hash"),
+            header_height=header.get("height"),
+            time=header.get("time"),
+            bits=header.get("bits"),
+            difficulty=need_decimal(header.get("difficulty"), "header.difficulty"),
+        )
+
+    def _header(self, blockhash: str) -> dict[str, Any]:
         """``getblockheader``: ``height``, ``confirmations`` (−1 once the block left the best
         chain: MALFORMED here, a reorg is not a confirmation count), ``time`` and ``difficulty``."""
         header = need_dict(self.call("getblockheader", blockhash), "getblockheader")

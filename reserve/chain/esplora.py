@@ -2,7 +2,8 @@
 
 Endpoints used: ``/address/{a}`` (balance: ``funded_txo_sum − spent_txo_sum`` of ``chain_stats``
 and of ``mempool_stats``), ``/address/{a}/utxo``, ``/tx/{txid}``, ``/tx/{txid}/status`` and
-``/blocks/tip/height`` (a plain-text integer). Values are satoshi integers in the answers.
+``/blocks/tip/height`` (a plain-text integer); for a block header ``/block-height/{h}`` (the
+hash as plain text) and ``/block/{hash}`` (``bits`` an integer there). Values are satoshi integers in the answers.
 
 Receipts at an address over a period (:meth:`EsploraSource.address_receipts`):
 ``/address/{a}/txs`` answers the address's mempool transactions (up to 50) and then its newest
@@ -24,6 +25,7 @@ offline epoch table).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -31,19 +33,23 @@ import httpx
 
 from reserve.chain.base import (
     AddressBalance,
+    BlockHeader,
     Receipt,
     Tip,
     Transaction,
     TxOutput,
     Utxo,
+    answered_header,
     answered_txid,
     check_address,
+    check_height,
     check_network,
     check_txid,
     confirmations_of,
     from_unix,
     in_period,
     malformed,
+    need_decimal,
     need_dict,
     need_int,
     need_list,
@@ -53,6 +59,7 @@ from reserve.chain.base import (
 from reserve.external.http import DEFAULT_LIMITS, Failure, Http, Limits, SourceError, decode_json
 
 NOT_FOUND_STATUSES = frozenset({400, 404})
+_BLOCK_HASH = re.compile(r"[0-9a-fA-F]{64}")
 #: Confirmed transactions per page of ``/address/{a}/txs`` and ``.../txs/chain/{txid}``
 #: (electrs' ``CHAIN_TXS_PER_PAGE``; blockstream.info and mempool.space answer 25).
 CHAIN_PAGE_SIZE = 25
@@ -234,6 +241,26 @@ class EsploraSource:
         raise NotImplementedError(
             "Esplora: the adapter reads no difficulty from an Esplora API; use Bitcoin Core "
             "(getdifficulty) or the offline epoch table"
+        )
+
+    def block_header(self, height: int) -> BlockHeader:
+        """``/block-height/{h}`` (the hash as plain text; 404 "Block not found" above the tip:
+        UNKNOWN_ASSET), then ``/block/{hash}`` (``timestamp``, ``bits`` as an integer,
+        ``height``; ``difficulty`` only where the server adds it, e.g. mempool.space)."""
+        block_hash = self._get(f"/block-height/{check_height(height)}").text.strip()
+        if not _BLOCK_HASH.fullmatch(block_hash):
+            raise malformed(f"block-height {height}: expected a block hash, got {block_hash[:80]!r}")
+        block = need_dict(self._get_json(f"/block/{block_hash}"), "block")
+        if str(block.get("id", "")).lower() != block_hash.lower():
+            raise malformed(f"block: asked for {block_hash}, answered {block.get('id')!r}")
+        difficulty = block.get("difficulty")
+        return answered_header(
+            height,
+            hash_=block.get("id"),
+            header_height=block.get("height"),
+            time=block.get("timestamp"),
+            bits=block.get("bits"),
+            difficulty=None if difficulty is None else need_decimal(difficulty, "block.difficulty"),
         )
 
 

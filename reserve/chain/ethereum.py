@@ -29,6 +29,7 @@ import httpx
 
 from reserve.chain.base import (
     AddressBalance,
+    BlockHeader,
     NotSupported,
     Receipt,
     Tip,
@@ -138,6 +139,9 @@ class EthereumSource:
 
     def difficulty(self) -> Decimal:
         raise NotImplementedError("Ethereum has no mining difficulty since the Merge (proof of stake)")
+
+    def block_header(self, height: int) -> BlockHeader:
+        raise NotSupported("Ethereum blocks have no proof-of-work header (no bits) since the Merge")
 
     def _transaction(self, txid: str) -> dict:
         result = self.call("eth_getTransactionByHash", _check(txid, _HASH, "a transaction hash"))

@@ -69,9 +69,9 @@ def test_getdifficulty_is_the_decimal_as_printed():
     assert source(results(getdifficulty=b"1")).difficulty() == Decimal(1)  # the genesis difficulty prints "1"
 
 
-def test_block_header_840000():
+def test_header_by_hash_840000():
     recorder = results(getblockheader=recorded("bitcoin_core_getblockheader_840000_jsonrpc.json"))
-    header = source(recorder, network="bitcoin").block_header(
+    header = source(recorder, network="bitcoin")._header(
         "0000000000000000000320283a032748cef8227873ff4872689bf23f1cda83a5"
     )
     assert (header["height"], header["confirmations"], header["time"]) == (840000, 17645, 1713571767)
