@@ -868,3 +868,105 @@ def submit_daily_lines(*, site: Site, days: list[dict], actor) -> list[tuple[Dai
     if errors:
         raise DaysRefused(errors, conflicts_only=conflicts_only)
     return results
+
+
+# Epochs from a chain source ----------------------------------------------------------------
+
+
+class EpochSyncError(Exception):
+    """A chain source could not give what :func:`sync_epochs` needs, or refused data was found.
+    ``recorded``: the epochs written before the refusal (each in its own transaction)."""
+
+    def __init__(self, message: str, recorded: Sequence[NetworkEpoch] = ()):
+        super().__init__(message)
+        self.recorded = list(recorded)
+
+
+def sync_epochs(*, source, actor, up_to_height: int | None = None) -> list[NetworkEpoch]:
+    """Fill in, from a Bitcoin chain source, the start of every epoch recorded without one, and
+    add the epochs after the last recorded one, up to the source's tip (or ``up_to_height``,
+    whichever is lower).
+
+    Every header is fetched first, outside any transaction; a source failure records nothing and
+    raises :class:`EpochSyncError`. Then each epoch is written by :func:`record_epoch` (its own
+    transaction and audit event, its checks: the bits against the recorded bits and published
+    difficulty, the start time between its neighbours'), in epoch order. A refusal stops there
+    with :class:`EpochSyncError`; the epochs before it stay recorded. Call it outside a
+    transaction. Returns the epochs recorded.
+    """
+    from mining.chaindata import BLOCKS_PER_EPOCH
+    from reserve.chain.base import NotSupported
+    from reserve.external.http import SourceError
+
+    if getattr(source, "network", None) != Network.BITCOIN:
+        raise EpochSyncError(_("Epochs are read from a Bitcoin (mainnet) chain source only."))
+    if up_to_height is not None and (
+        isinstance(up_to_height, bool) or not isinstance(up_to_height, int) or up_to_height < 0
+    ):
+        raise EpochSyncError(_("The height to stop at must be a non-negative whole number."))
+    try:
+        limit = source.tip().height
+    except (SourceError, NotSupported) as exc:
+        raise EpochSyncError(
+            _("The chain source %(source)s did not give its tip: %(error)s")
+            % {"source": source.code, "error": exc}
+        ) from exc
+    if up_to_height is not None:
+        limit = min(limit, up_to_height)
+
+    rows = NetworkEpoch.objects.filter(network=Network.BITCOIN)
+    wanted: list[tuple[int, NetworkEpoch | None]] = [
+        (row.epoch, row)
+        for row in rows.filter(start_time__isnull=True, start_height__lte=limit).order_by("epoch")
+    ]
+    last = rows.order_by("-epoch").values_list("epoch", flat=True).first()
+    first_new = 0 if last is None else last + 1
+    wanted += [(epoch, None) for epoch in range(first_new, limit // BLOCKS_PER_EPOCH + 1)]
+
+    headers = {}
+    for epoch, _row in wanted:
+        height = epoch * BLOCKS_PER_EPOCH
+        try:
+            headers[epoch] = source.block_header(height)
+        except (SourceError, NotSupported) as exc:
+            raise EpochSyncError(
+                _(
+                    "The chain source %(source)s gave no header for epoch %(epoch)s (height %(height)s): "
+                    "%(error)s. Nothing was recorded."
+                )
+                % {"source": source.code, "epoch": epoch, "height": height, "error": exc}
+            ) from exc
+        if headers[epoch].height != height:
+            raise EpochSyncError(
+                _("The chain source %(source)s answered block %(answered)s for height %(height)s.")
+                % {"source": source.code, "answered": headers[epoch].height, "height": height}
+            )
+
+    recorded: list[NetworkEpoch] = []
+    for epoch, row in wanted:
+        header = headers[epoch]
+        if header.difficulty is not None:
+            published = str(header.difficulty)
+        else:
+            published = row.published_difficulty if row is not None else ""
+        try:
+            recorded.append(
+                record_epoch(
+                    network=Network.BITCOIN,
+                    epoch=epoch,
+                    start_height=epoch * BLOCKS_PER_EPOCH,
+                    start_time=header.time,
+                    bits=header.bits,
+                    published_difficulty=published,
+                    first_block_hash=header.hash,
+                    source=f"chain source {source.code}",
+                    actor=actor,
+                )
+            )
+        except ValidationError as exc:
+            raise EpochSyncError(
+                _("Epoch %(epoch)s from %(source)s was refused: %(errors)s")
+                % {"epoch": epoch, "source": source.code, "errors": " ".join(exc.messages)},
+                recorded,
+            ) from exc
+    return recorded

@@ -186,6 +186,7 @@ def test_no_management_command_moves_funds_or_grants_approval_power(
     mining = sorted(name for name, app in get_commands().items() if app == "mining")
     assert mining == [
         "expected_mining_output",  # prints a computed figure; writes nothing
+        "sync_network_epochs",  # records epochs through record_epoch; moves no funds
     ]
     nothing_moved(wallet, other_wallet, asset)
 
