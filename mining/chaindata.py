@@ -7,7 +7,8 @@
 * The block subsidy follows from the height: ``50 BTC >> (height // 210000)`` in satoshis.
 * Halving times (the timestamp of block 210000·k) are read from ``data/btc_halvings.csv``.
 
-New epochs come from a clerk (admin) today; a chain data adapter can add them later through
+New epochs and missing start times come from a clerk (admin) or from a chain source
+(``mining.services.sync_epochs``, ``manage.py sync_network_epochs``), both through
 ``mining.services.record_epoch`` (the one write path for epochs).
 """
 

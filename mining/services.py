@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from mining.chaindata import difficulty_from_bits, parse_bits
+from mining.chaindata import BLOCKS_PER_EPOCH, difficulty_from_bits, parse_bits
 from mining.expected import ExpectedOutputError, get_zone
 from mining.models import (
     DailyLine,
@@ -36,6 +36,8 @@ from mining.models import (
 from reserve.addresses import AddressError, normalize_address
 from reserve.amounts import AmountError, check_units
 from reserve.audit import record_event
+from reserve.chain.base import NotSupported
+from reserve.external.http import SourceError
 from reserve.models import ApiClient, Network, Wallet
 
 _BITCOIN_TXID = re.compile(r"[0-9a-f]{64}")
@@ -108,7 +110,7 @@ def record_epoch(
     actor,
 ) -> NetworkEpoch:
     """Record a retarget epoch, or fill in the start time of a known one (the only write path:
-    a clerk in the admin today, a chain data adapter later).
+    a clerk in the admin, and :func:`sync_epochs` from a chain source).
 
     ``published_difficulty``, if given, must agree with ``bits`` to its printed precision.
     """
@@ -894,10 +896,6 @@ def sync_epochs(*, source, actor, up_to_height: int | None = None) -> list[Netwo
     with :class:`EpochSyncError`; the epochs before it stay recorded. Call it outside a
     transaction. Returns the epochs recorded.
     """
-    from mining.chaindata import BLOCKS_PER_EPOCH
-    from reserve.chain.base import NotSupported
-    from reserve.external.http import SourceError
-
     if getattr(source, "network", None) != Network.BITCOIN:
         raise EpochSyncError(_("Epochs are read from a Bitcoin (mainnet) chain source only."))
     if up_to_height is not None and (

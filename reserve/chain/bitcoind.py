@@ -23,7 +23,7 @@ Errors: Core answers an RPC error (legacy JSON-RPC 1.0) with HTTP 500 and an ``e
 that is a definite answer, not a transient failure, so :class:`~reserve.chain.jsonrpc.RpcErrorTransport`
 hands it to the adapter instead of letting the shared retry try again. ``-5`` (RPC_INVALID_ADDRESS_OR_KEY: "No
 such mempool or blockchain transaction", "Block not found", "Invalid address") is
-``UNKNOWN_ASSET``; ``-28`` (warming up) and every other code ``HTTP_ERROR`` with the code and
+``UNKNOWN_ASSET``, and so is ``getblockhash``'s ``-8`` (a height above the tip); ``-28`` (warming up) and every other code ``HTTP_ERROR`` with the code and
 message; 401 (wrong credentials) ``HTTP_ERROR``.
 """
 
@@ -66,6 +66,8 @@ from reserve.external.http import DEFAULT_LIMITS, Failure, Http, Limits, SourceE
 
 BTC_DECIMALS = 8
 RPC_INVALID_ADDRESS_OR_KEY = -5
+#: ``getblockhash`` above the tip: "Block height out of range".
+RPC_INVALID_PARAMETER = -8
 
 
 class BitcoinCoreSource:
@@ -197,7 +199,7 @@ class BitcoinCoreSource:
         return need_int(tx.get("confirmations", 0), "confirmations")
 
     def block_header(self, height: int) -> BlockHeader:
-        """``getblockhash <height>`` (``-8`` above the tip: HTTP_ERROR with the code), then
+        """``getblockhash <height>`` (``-8`` above the tip: UNKNOWN_ASSET, like Esplora's 404), then
         ``getblockheader <hash>`` (verbose): ``time``, ``bits`` as hex, ``height``, ``difficulty``."""
         block_hash = need_str(self.call("getblockhash", check_height(height)), "getblockhash")
         header = need_dict(self.call("getblockheader", block_hash), "getblockheader")
@@ -253,6 +255,6 @@ def _classify(method: str, error: Any) -> SourceError:
     if not isinstance(error, dict):
         return malformed(f"{method}: error is not an object: {error!r}")
     code, message = error.get("code"), str(error.get("message", ""))[:200]
-    if code == RPC_INVALID_ADDRESS_OR_KEY:
+    if code == RPC_INVALID_ADDRESS_OR_KEY or (method == "getblockhash" and code == RPC_INVALID_PARAMETER):
         return SourceError(Failure.UNKNOWN_ASSET, f"{method}: {code} {message}")
     return SourceError(Failure.HTTP_ERROR, f"{method}: RPC error {code} {message}")

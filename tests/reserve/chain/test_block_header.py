@@ -103,11 +103,17 @@ def test_a_height_above_the_tip_is_unknown_on_esplora():
     assert exc.value.failure == Failure.UNKNOWN_ASSET
 
 
-def test_core_height_out_of_range_is_a_classified_failure():
+def test_core_height_out_of_range_is_unknown():
     with pytest.raises(SourceError) as exc:
         core(blockhash_error=(-8, "Block height out of range"))[1].block_header(840000)
-    assert exc.value.failure == Failure.HTTP_ERROR
+    assert exc.value.failure == Failure.UNKNOWN_ASSET
     assert "-8" in str(exc.value)
+
+
+def test_core_warming_up_is_an_http_error():
+    with pytest.raises(SourceError) as exc:
+        core(blockhash_error=(-28, "Loading block index..."))[1].block_header(840000)
+    assert exc.value.failure == Failure.HTTP_ERROR
 
 
 @pytest.mark.parametrize("height", [-1, True, "840000", 1.5])
