@@ -18,6 +18,7 @@ from mining.expected import ExpectedOutputError, expected_output
 from mining.models import NetworkEpoch
 from mining.services import EpochSyncError, sync_epochs
 from reserve.audit import AuditEvent
+from reserve.chain.base import BlockHeader, Tip
 from reserve.chain.esplora import EsploraSource
 from reserve.external.http import Limits
 
@@ -198,3 +199,32 @@ def test_the_command_reports_a_source_failure(db, monkeypatch):
     monkeypatch.setattr("mining.management.commands.sync_network_epochs.chain_source", lambda network: source)
     with pytest.raises(CommandError, match="Nothing was recorded"):
         call_command("sync_network_epochs", stdout=io.StringIO())
+
+
+class NodeLike:
+    """A source that prints the difficulty with each header, as Bitcoin Core does (test values)."""
+
+    code = "fake-node"
+    network = "bitcoin"
+
+    def __init__(self, difficulty: str):
+        self.printed = Decimal(difficulty)
+
+    def tip(self):
+        return Tip(height=880992, difficulty=None)
+
+    def block_header(self, height):
+        return BlockHeader(
+            height=height, hash=block_hash(height), time=START_437, bits="17029a8a", difficulty=self.printed
+        )
+
+
+def test_a_difficulty_printed_by_the_source_is_checked_and_kept(db, mining_clerk):
+    (row,) = sync_epochs(source=NodeLike("108105433845147.16"), actor=mining_clerk)
+    assert (row.epoch, row.published_difficulty) == (437, "108105433845147.16")
+
+
+def test_a_printed_difficulty_that_disagrees_with_the_bits_is_refused(db, mining_clerk):
+    with pytest.raises(EpochSyncError, match="difficulty does not match the bits"):
+        sync_epochs(source=NodeLike("108105433845150"), actor=mining_clerk)
+    assert starts(437) == [None]
