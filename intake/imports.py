@@ -77,10 +77,14 @@ MAX_CACHED_NAMES = 256
 
 
 def limits() -> Limits:
+    max_rows = int(getattr(settings, "INTAKE_IMPORT_MAX_ROWS", 10_000))
     return Limits(
         max_bytes=int(getattr(settings, "INTAKE_IMPORT_MAX_BYTES", 8 * 1024 * 1024)),
-        max_rows=int(getattr(settings, "INTAKE_IMPORT_MAX_ROWS", 10_000)),
+        max_rows=max_rows,
         max_columns=len(COLUMNS) + 5,
+        # An XLSX's shared texts (held whole by openpyxl): a line names at most a few distinct
+        # ones (txid, address, amount, account), ~250 bytes of XML; twice that, 4 MiB at least.
+        max_shared_strings_bytes=max(4 * 1024 * 1024, 512 * max_rows),
     )
 
 
