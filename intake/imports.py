@@ -18,13 +18,19 @@ line (the service would only find the first line's row).
 
 Memory stays flat with the size of the file: rows stream from :mod:`reserve.tabular` and are
 held :data:`CHUNK_ROWS` at a time, and the report keeps the first :data:`PREVIEW_ROWS` lines,
-the first :data:`MAX_ERRORS` refusals and totals per asset. Only the outputs already seen (for
-duplicates in the file) grow with it.
+the first :data:`MAX_ERRORS` refusals and totals per asset. The outputs already seen (to name a
+duplicate's first row) are kept in a temporary on-disk SQLite database (:class:`_SeenOutputs`)
+with a small page cache, not in a Python set; assets and wallets looked up are cached up to
+:data:`MAX_CACHED_NAMES` names each. What still grows with an XLSX is openpyxl's: see
+:mod:`reserve.tabular`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -65,13 +71,20 @@ PREVIEW_ROWS = 100
 #: inserts per chunk.
 CHUNK_ROWS = 500
 MAX_ERRORS = 500
+#: Assets (by symbol) and wallets (by code) remembered per import; past that a name is looked up
+#: again on every line, so a file of many distinct (unknown) names does not grow the cache.
+MAX_CACHED_NAMES = 256
 
 
 def limits() -> Limits:
+    max_rows = int(getattr(settings, "INTAKE_IMPORT_MAX_ROWS", 10_000))
     return Limits(
         max_bytes=int(getattr(settings, "INTAKE_IMPORT_MAX_BYTES", 8 * 1024 * 1024)),
-        max_rows=int(getattr(settings, "INTAKE_IMPORT_MAX_ROWS", 10_000)),
+        max_rows=max_rows,
         max_columns=len(COLUMNS) + 5,
+        # An XLSX's shared texts (held whole by openpyxl): a line names at most a few distinct
+        # ones (txid, address, amount, account), ~250 bytes of XML; twice that, 4 MiB at least.
+        max_shared_strings_bytes=max(4 * 1024 * 1024, 512 * max_rows),
     )
 
 
@@ -160,14 +173,60 @@ class _Lookups:
 
     def asset(self, symbol: str) -> Asset | None:
         key = symbol.upper()
-        if key not in self.assets:
-            self.assets[key] = Asset.objects.filter(symbol__iexact=key).first()
-        return self.assets[key]
+        if key in self.assets:
+            return self.assets[key]
+        asset = Asset.objects.filter(symbol__iexact=key).first()
+        if len(self.assets) < MAX_CACHED_NAMES:
+            self.assets[key] = asset
+        return asset
 
     def wallet(self, code: str) -> Wallet | None:
-        if code not in self.wallets:
-            self.wallets[code] = Wallet.objects.filter(code=code).first()
-        return self.wallets[code]
+        if code in self.wallets:
+            return self.wallets[code]
+        wallet = Wallet.objects.filter(code=code).first()
+        if len(self.wallets) < MAX_CACHED_NAMES:
+            self.wallets[code] = wallet
+        return wallet
+
+
+class _SeenOutputs:
+    """The outputs named so far in the file, each with the row that first named it, in a
+    temporary on-disk SQLite database (a unique key, a page cache of :data:`_CACHE_KIB`): the
+    process's memory does not grow with the file's lines. The file is removed on :meth:`close`.
+    """
+
+    _CACHE_KIB = 256
+
+    def __init__(self) -> None:
+        handle, self._path = tempfile.mkstemp(prefix="intake-import-", suffix=".sqlite3")
+        os.close(handle)
+        try:
+            self._db = sqlite3.connect(self._path, isolation_level=None)
+            self._db.execute(f"PRAGMA cache_size = -{self._CACHE_KIB}")
+            # A scratch database, thrown away at the end: no journal, no syncs to disk.
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("PRAGMA synchronous = OFF")
+            self._db.execute(
+                "CREATE TABLE seen (output BLOB PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID"
+            )
+            self._db.execute("BEGIN")
+        except BaseException:
+            os.unlink(self._path)
+            raise
+
+    def first_row(self, key: bytes, row: int) -> int | None:
+        """The row that already named ``key``, or None after remembering ``row`` for it."""
+        found = self._db.execute("SELECT row FROM seen WHERE output = ?", (key,)).fetchone()
+        if found is not None:
+            return found[0]
+        self._db.execute("INSERT INTO seen (output, row) VALUES (?, ?)", (key, row))
+        return None
+
+    def close(self) -> None:
+        try:
+            self._db.close()
+        finally:
+            os.unlink(self._path)
 
 
 def _source_kinds() -> dict[str, str]:
@@ -192,22 +251,30 @@ def _check_rows(*, order: CourtOrder, rows, actor, report: ImportReport, registe
     :data:`CHUNK_ROWS` at a time."""
     lookups = _Lookups()
     source_kinds = _source_kinds()
-    seen: dict[bytes, int] = {}
+    seen = _SeenOutputs()
     units_by_asset: dict[Asset, int] = {}
     chunk: list[_Line] = []
-    for row in rows:
-        report.rows += 1
-        line = _Line(row, list(row.errors))
-        if not line.errors:
-            line.item = _prepare_line(
-                row=row, lookups=lookups, source_kinds=source_kinds, seen=seen, line=line
-            )
-        chunk.append(line)
-        if len(chunk) == CHUNK_ROWS:
-            _check_chunk(
-                order=order, chunk=chunk, actor=actor, report=report, units=units_by_asset, register=register
-            )
-            chunk = []
+    try:
+        for row in rows:
+            report.rows += 1
+            line = _Line(row, list(row.errors))
+            if not line.errors:
+                line.item = _prepare_line(
+                    row=row, lookups=lookups, source_kinds=source_kinds, seen=seen, line=line
+                )
+            chunk.append(line)
+            if len(chunk) == CHUNK_ROWS:
+                _check_chunk(
+                    order=order,
+                    chunk=chunk,
+                    actor=actor,
+                    report=report,
+                    units=units_by_asset,
+                    register=register,
+                )
+                chunk = []
+    finally:
+        seen.close()
     _check_chunk(
         order=order, chunk=chunk, actor=actor, report=report, units=units_by_asset, register=register
     )
@@ -254,12 +321,14 @@ def _row_errors(row: Row, exc: ValidationError) -> list[RowError]:
 
 
 def _output_key(network: str, txid: str, vout: int) -> bytes:
-    """An output as compact bytes (the txid's hexadecimal digits as bytes): the one set that
-    grows with the file holds one per line, about half the size of a tuple of texts."""
+    """An output as compact bytes (the txid's hexadecimal digits as bytes), the key of
+    :class:`_SeenOutputs`."""
     return b"%s:%s:%d" % (network.encode(), bytes.fromhex(txid.removeprefix("0x")), vout)
 
 
-def _prepare_line(*, row: Row, lookups: _Lookups, source_kinds, seen, line: _Line) -> dict | None:
+def _prepare_line(
+    *, row: Row, lookups: _Lookups, source_kinds, seen: _SeenOutputs, line: _Line
+) -> dict | None:
     """The line's keyword arguments for the services, or None with ``line.errors`` set: what
     only a file has (names to look up, text to parse, an output named twice in the file)."""
     values = row.values
@@ -293,14 +362,13 @@ def _prepare_line(*, row: Row, lookups: _Lookups, source_kinds, seen, line: _Lin
         except ValidationError:
             txid = None  # the service names the expected form
         if txid is not None:
-            key = _output_key(asset.network, txid, vout)
-            if key in seen:
+            first = seen.first_row(_output_key(asset.network, txid, vout), row.number)
+            if first is not None:
                 return refuse(
                     "txid",
                     _("Output %(vout)s of transaction %(txid)s is already in row %(row)s of this file.")
-                    % {"vout": vout, "txid": txid, "row": seen[key]},
+                    % {"vout": vout, "txid": txid, "row": first},
                 )
-            seen[key] = row.number
     return {
         "asset": asset,
         "claimed_amount": values["claimed_amount"],

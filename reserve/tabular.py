@@ -20,9 +20,19 @@ What is checked, before anything is parsed:
 
 The sheet is then read with ``openpyxl`` in ``read_only`` mode (rows are streamed and never
 kept; XML through defusedxml). What does grow with the file is bounded by the limits: the
-upload's bytes (``max_bytes``); for an XLSX the workbook's shared-string table, which
-openpyxl holds whole (``max_uncompressed_bytes``), and under 100 bytes a row that openpyxl's
-streaming parser leaves behind (``max_rows``). Cells are text: a number stored as a floating-point value is refused with a
+upload's bytes (``max_bytes``); for an XLSX:
+
+* the workbook's shared-string table (every distinct text of the file: each txid, address,
+  amount written as text), which openpyxl 3.1 reads whole into a list when it opens the
+  workbook, even in ``read_only`` mode (``reader/excel.py`` ``read_strings`` →
+  ``reader/strings.py``; the sheet reader indexes that list): about 90 bytes a distinct
+  64-character txid or short amount, 1.8× the part's XML for such a sheet, at most ~3.3× for a
+  table of tiny texts. The part is found as openpyxl finds it (its content type in
+  ``[Content_Types].xml``) and refused past ``max_shared_strings_bytes``;
+* about 80 bytes a row that openpyxl's streaming parser leaves behind (each cleared ``<row>``
+  element stays attached to ``<sheetData>``), bounded by ``max_rows``.
+
+Cells are text: a number stored as a floating-point value is refused with a
 message asking for text (``0.1`` is not exact in binary, and amounts are never floats); whole
 numbers are written out in digits; formulas are refused (their cached value may be stale).
 """
@@ -67,6 +77,9 @@ class Limits:
     max_uncompressed_bytes: int = 32 * 1024 * 1024
     max_compression_ratio: int = 100
     max_zip_entries: int = 200
+    #: XLSX only: the uncompressed size of the shared-string part, which openpyxl holds whole
+    #: in memory (about 1.8× these bytes for txids and amounts, at most ~3.3×).
+    max_shared_strings_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -344,6 +357,7 @@ def check_xlsx_container(data: bytes, limits: Limits) -> None:
         names = {entry.filename for entry in entries}
         if not all(part in names for part in _OOXML_PARTS):
             raise _unsupported()
+        _check_shared_strings(archive, limits)
         total = 0
         for entry in entries:
             total += entry.file_size
@@ -353,6 +367,41 @@ def check_xlsx_container(data: bytes, limits: Limits) -> None:
                 entry.compress_size, 1
             ):
                 raise _bomb()
+
+
+_SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_CONTENT_TYPES_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_MAX_CONTENT_TYPES_BYTES = 256 * 1024
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, limits: Limits) -> None:
+    """Refuse a shared-string part past ``limits.max_shared_strings_bytes`` (openpyxl reads it
+    whole), found as openpyxl finds it: the ``Override`` of its content type."""
+    from defusedxml.ElementTree import fromstring
+
+    info = archive.getinfo("[Content_Types].xml")
+    if info.file_size > _MAX_CONTENT_TYPES_BYTES:
+        raise _unsupported()
+    try:
+        types = fromstring(archive.read(info))
+    except Exception:
+        raise _unsupported() from None
+    for override in types.iter(f"{_CONTENT_TYPES_NS}Override"):
+        if override.get("ContentType") != _SHARED_STRINGS:
+            continue
+        try:
+            part = archive.getinfo((override.get("PartName") or "")[1:])
+        except KeyError:
+            continue  # openpyxl would fail to open it: refused as malformed later
+        if part.file_size > limits.max_shared_strings_bytes:
+            raise TabularError(
+                _(
+                    "The spreadsheet's table of texts is larger than the limit of %(limit)s bytes; "
+                    "split the file into smaller ones."
+                )
+                % {"limit": limits.max_shared_strings_bytes},
+                "too_many_strings",
+            )
 
 
 def _bomb() -> TabularError:

@@ -176,3 +176,25 @@ def test_a_file_headed_in_kazakh_is_read_whatever_the_clerks_language(importing)
     row = ["BTC", "0.5", "мекенжай", random_address("bitcoin"), "ab" * 32, "0", "cold-a"]
     report = importing(csv_bytes(row, header=header))
     assert report.ok, (report.file_error, errors(report))
+
+
+def test_the_outputs_seen_are_kept_on_disk_and_removed_afterwards(importing, monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    report = importing(csv_bytes(line("ab" * 32, 0), line("ab" * 32, 1), line("ab" * 32, 0)))
+    assert errors(report) == [
+        (4, "txid", f"Output 0 of transaction {'ab' * 32} is already in row 2 of this file.")
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_name_caches_are_bounded(importing, monkeypatch):
+    from intake import imports
+
+    monkeypatch.setattr(imports, "MAX_CACHED_NAMES", 1)
+    report = importing(csv_bytes(line("ab" * 32, wallet="nope-1"), line("cd" * 32, wallet="nope-2")))
+    assert [(number, column) for number, column, _message in errors(report)] == [
+        (2, "custody_wallet"),
+        (3, "custody_wallet"),
+    ]

@@ -177,3 +177,53 @@ def test_rows_stream_without_being_kept():
     peak(10)  # the column names' translations are loaded once per process
     small, large = peak(1_000), peak(10_000)
     assert (large - small) / 9_000 < 300
+
+
+def shared_strings_xlsx(rows) -> bytes:
+    """An XLSX as Excel writes it: every text cell an index into ``xl/sharedStrings.xml``
+    (openpyxl itself writes inline strings)."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006"
+    strings: dict[str, int] = {}
+    sheet_rows = []
+    for number, row in enumerate(rows, start=1):
+        cells = "".join(
+            f'<c r="{chr(65 + i)}{number}" t="s"><v>{strings.setdefault(text, len(strings))}</v></c>'
+            for i, text in enumerate(row)
+        )
+        sheet_rows.append(f'<row r="{number}">{cells}</row>')
+    kind = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    parts = {
+        "[Content_Types].xml": f'<Types xmlns="{package}/content-types">'
+        f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        f'<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{kind}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{kind}.worksheet+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kind}.sharedStrings+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{package}/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}">'
+        f'<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{package}/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{"".join(sheet_rows)}</sheetData></worksheet>',
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}">'
+        + "".join(f"<si><t>{s}</t></si>" for s in strings)
+        + "</sst>",
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def test_shared_strings_are_read_and_their_table_is_bounded():
+    """openpyxl holds the shared-string table whole, even read-only: past
+    ``max_shared_strings_bytes`` the file is refused before openpyxl opens it."""
+    data = shared_strings_xlsx([["asset", "amount"]] + [["BTC", f"0.{i:08d}"] for i in range(1, 201)])
+    rows = read(data)
+    assert [row.values["claimed_amount"] for row in rows[:2]] == ["0.00000001", "0.00000002"]
+    assert refusal(data, Limits(max_shared_strings_bytes=1_000)) == "too_many_strings"
