@@ -27,11 +27,11 @@ with a small page cache, not in a Python set; assets and wallets looked up are c
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -46,14 +46,16 @@ from reserve.models import Asset, Wallet
 from reserve.tabular import (
     Column,
     Limits,
+    PreviewRow,
     Row,
     RowError,
     TabularError,
     normalize_header,
+    open_upload,
     read_table,
-    read_upload,
     spellings_in_every_language,
 )
+from reserve.tabular import ImportReport as BaseImportReport
 
 COLUMNS = (
     Column("asset", gettext_lazy("asset")),
@@ -89,33 +91,12 @@ def limits() -> Limits:
 
 
 @dataclass
-class PreviewRow:
-    number: int
-    values: dict[str, str]
-    errors: list[RowError]
-
-
-@dataclass
-class ImportReport:
+class ImportReport(BaseImportReport):
     """What an import found: ``ok`` when the file was read and every line accepted."""
 
-    sha256: str
-    rows: int = 0
-    preview: list[PreviewRow] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
-    file_error: str = ""
+    max_errors: ClassVar[int] = MAX_ERRORS
+
     totals: dict[str, str] = field(default_factory=dict)
-    applied: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.file_error and self.error_count == 0 and self.rows > 0
-
-    def refuse(self, error: RowError) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(error)
 
 
 def preview_items(*, order: CourtOrder, upload, actor) -> ImportReport:
@@ -131,15 +112,8 @@ def import_items(*, order: CourtOrder, upload, actor, expect_sha256: str | None 
 
 def _run(*, order: CourtOrder, upload, actor, apply: bool, expect_sha256: str | None = None) -> ImportReport:
     bounds = limits()
-    try:
-        data = read_upload(upload, limits=bounds)
-    except TabularError as exc:
-        return ImportReport(sha256="", file_error=exc.message)
-    report = ImportReport(sha256=hashlib.sha256(data).hexdigest())
-    if expect_sha256 is not None and expect_sha256 != report.sha256:
-        report.file_error = _(
-            "This file is not the one previewed (its SHA-256 differs); preview it before importing it."
-        )
+    data, report = open_upload(upload, limits=bounds, report_class=ImportReport, expect_sha256=expect_sha256)
+    if data is None:
         return report
     rows = read_table(data, COLUMNS, limits=bounds)
     try:

@@ -23,9 +23,9 @@ are held as values for the bulk insert.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,7 +36,16 @@ from mining.models import OutputReport
 from mining.selectors import ReportVerification, verify_lines
 from mining.services import LinesRefused, check_daily_lines, record_daily_lines
 from reserve.amounts import AmountError, parse_amount
-from reserve.tabular import Column, Limits, RowError, TabularError, read_table, read_upload
+from reserve.tabular import (
+    Column,
+    ImportReport,
+    Limits,
+    PreviewRow,
+    RowError,
+    TabularError,
+    open_upload,
+    read_table,
+)
 
 SATS_DECIMALS = 8
 COLUMNS = (
@@ -66,33 +75,12 @@ def limits() -> Limits:
 
 
 @dataclass
-class PreviewRow:
-    number: int
-    values: dict[str, str]
-    errors: list[RowError]
-
-
-@dataclass
-class LineImportReport:
+class LineImportReport(ImportReport):
     """What an import found: ``ok`` when the file was read and every line accepted."""
 
-    sha256: str
-    rows: int = 0
-    preview: list[PreviewRow] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
-    file_error: str = ""
+    max_errors: ClassVar[int] = MAX_ERRORS
+
     verification: ReportVerification | None = None
-    applied: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.file_error and self.error_count == 0 and self.rows > 0
-
-    def refuse(self, error: RowError) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(error)
 
 
 def preview_lines(*, report: OutputReport, upload, actor) -> LineImportReport:
@@ -111,15 +99,10 @@ def _run(
     *, report: OutputReport, upload, actor, apply: bool, expect_sha256: str | None = None
 ) -> LineImportReport:
     bounds = limits()
-    try:
-        data = read_upload(upload, limits=bounds)
-    except TabularError as exc:
-        return LineImportReport(sha256="", file_error=exc.message)
-    result = LineImportReport(sha256=hashlib.sha256(data).hexdigest())
-    if expect_sha256 is not None and expect_sha256 != result.sha256:
-        result.file_error = _(
-            "This file is not the one previewed (its SHA-256 differs); preview it before importing it."
-        )
+    data, result = open_upload(
+        upload, limits=bounds, report_class=LineImportReport, expect_sha256=expect_sha256
+    )
+    if data is None:
         return result
     try:
         parsed = _parse(read_table(data, COLUMNS, limits=bounds), result)

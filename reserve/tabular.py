@@ -41,11 +41,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
 
 from django.conf import settings
 from django.utils import translation
@@ -463,3 +465,61 @@ def _xlsx_value(cell) -> object:
     if getattr(cell, "data_type", None) == "f":
         return _Formula(value)
     return value
+
+
+# What an import reports back (both apps' imports build on these)
+
+
+@dataclass
+class PreviewRow:
+    number: int
+    values: dict[str, str]
+    errors: list[RowError]
+
+
+@dataclass
+class ImportReport:
+    """What an import found: ``ok`` when the file was read and every line accepted. An app's
+    import adds its own summary fields in a subclass; at most :attr:`max_errors` refusals are
+    kept (all are counted)."""
+
+    max_errors: ClassVar[int] = 500
+
+    sha256: str
+    rows: int = 0
+    preview: list[PreviewRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    file_error: str = ""
+    applied: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_error and self.error_count == 0 and self.rows > 0
+
+    def refuse(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < self.max_errors:
+            self.errors.append(error)
+
+
+_Report = TypeVar("_Report", bound=ImportReport)
+
+
+def open_upload(
+    upload, *, limits: Limits, report_class: type[_Report], expect_sha256: str | None = None
+) -> tuple[bytes | None, _Report]:
+    """The upload's bytes (bounded by ``limits``) and a new report holding their SHA-256; or
+    None and a report with its ``file_error`` when the file cannot be read or, with
+    ``expect_sha256`` (the preview's), when it is not the file previewed."""
+    try:
+        data = read_upload(upload, limits=limits)
+    except TabularError as exc:
+        return None, report_class(sha256="", file_error=exc.message)
+    report = report_class(sha256=hashlib.sha256(data).hexdigest())
+    if expect_sha256 is not None and expect_sha256 != report.sha256:
+        report.file_error = _(
+            "This file is not the one previewed (its SHA-256 differs); preview it before importing it."
+        )
+        return None, report
+    return data, report
