@@ -15,7 +15,6 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -36,72 +35,20 @@ from intake.documents import check_upload, store_document
 from intake.models import Case, Court, CourtDocument, CourtOrder, CustodyEvent, Party, SeizedItem
 from intake.models.cases import PII_PERMISSION
 from reserve.admin.base import (
-    GuardedHistoryAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     admin_link,
     pretty_json,
 )
 from reserve.admin.proposals import Proposal, ProposalAdminMixin
+from reserve.admin.service_models import ServiceModelAdmin, ServiceModelForm, pick
 
 
-class ServiceForm(forms.ModelForm):
-    """A model form whose save is a service call. ``run(actor=..., dry_run=...)`` calls it."""
+class ServiceForm(ServiceModelForm):
+    """intake's service forms. A post of a saved row's (read-only) page is still checked by the
+    service, which refuses its empty input, as it always has been here."""
 
-    actor = None
-
-    def run(self, *, actor, dry_run: bool):
-        raise NotImplementedError
-
-    def _post_clean(self):
-        # The service validates (and builds) the row; the model's own validation would judge
-        # raw input such as "0.5" BTC before the service parses it.
-        pass
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            with transaction.atomic():
-                self.run(actor=self.actor, dry_run=True)
-                transaction.set_rollback(True)
-        except ValidationError as exc:
-            self.add_service_error(exc)
-        return cleaned
-
-    def add_service_error(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, exc)
-
-
-class ServiceAdmin(GuardedHistoryAdmin):
-    """Adds through ``form.run``; an existing row is shown read-only."""
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"actor": request.user})
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return super().get_readonly_fields(request, obj)
-        return [*self.get_fields(request, obj), *super().get_readonly_fields(request, obj)]
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        created = form.run(actor=request.user, dry_run=False)
-        obj.__dict__.update(created.__dict__)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-def _pick(cleaned: dict, *names: str) -> dict:
-    return {name: cleaned.get(name) for name in names}
+    checks_on_change = True
 
 
 # Courts and cases
@@ -113,11 +60,11 @@ class CourtForm(ServiceForm):
         fields = ["name", "region", "code"]
 
     def run(self, *, actor, dry_run):
-        return services.register_court(actor=actor, **_pick(self.cleaned_data, "name", "region", "code"))
+        return services.register_court(actor=actor, **pick(self.cleaned_data, "name", "region", "code"))
 
 
 @admin.register(Court)
-class CourtAdmin(ServiceAdmin):
+class CourtAdmin(ServiceModelAdmin):
     form = CourtForm
     fields = ["name", "region", "code"]
     list_display = ["name", "region", "code"]
@@ -185,12 +132,12 @@ class CaseForm(ServiceForm):
 
     def run(self, *, actor, dry_run):
         return services.open_case(
-            actor=actor, **_pick(self.cleaned_data, "court", "number", "investigating_authority", "opened_on")
+            actor=actor, **pick(self.cleaned_data, "court", "number", "investigating_authority", "opened_on")
         )
 
 
 @admin.register(Case)
-class CaseAdmin(ServiceAdmin):
+class CaseAdmin(ServiceModelAdmin):
     form = CaseForm
     fields = ["court", "number", "investigating_authority", "opened_on"]
     inlines = [PartyInline, NewPartyInline]
@@ -217,7 +164,7 @@ class CaseAdmin(ServiceAdmin):
             services.add_party(
                 case=form.instance,
                 actor=request.user,
-                **_pick(party_form.cleaned_data, "role", "name", "identity_document_number"),
+                **pick(party_form.cleaned_data, "role", "name", "identity_document_number"),
             )
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
@@ -293,13 +240,11 @@ class CourtOrderForm(ServiceForm):
         document = None
         if upload and not dry_run:
             document = store_document(upload=upload, actor=actor)
-        return services.record_order(
-            actor=actor, document=document, **_pick(self.cleaned_data, *ORDER_FIELDS)
-        )
+        return services.record_order(actor=actor, document=document, **pick(self.cleaned_data, *ORDER_FIELDS))
 
 
 @admin.register(CourtOrder)
-class CourtOrderAdmin(ServiceAdmin):
+class CourtOrderAdmin(ServiceModelAdmin):
     form = CourtOrderForm
     inlines = [ItemInline]
     list_display = ["number", "kind", "case", "issued_on", "in_force_on", "appeal_deadline", "appeal_lodged"]
@@ -341,7 +286,7 @@ class SeizedItemForm(ServiceForm):
         fields = ITEM_FIELDS
 
     def run(self, *, actor, dry_run):
-        values = _pick(self.cleaned_data, *ITEM_FIELDS)
+        values = pick(self.cleaned_data, *ITEM_FIELDS)
         for text in ("source_address", "exchange_account", "txid", "restriction"):
             values[text] = values[text] or ""
         return services.register_item(actor=actor, **values)
@@ -382,7 +327,7 @@ class ItemAgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(SeizedItem)
-class SeizedItemAdmin(ProposalAdminMixin, ServiceAdmin):
+class SeizedItemAdmin(ProposalAdminMixin, ServiceModelAdmin):
     form = SeizedItemForm
     #: Actions that start an item's transitions: each makes an approval request (nothing
     #: changes until it is approved and executed).

@@ -3,8 +3,8 @@ daily lines, pool statements and payout receipts (with the payout check on the r
 
 Every record is added through :mod:`mining.services`, so the admin keeps the same rules as every
 other entry point: the form runs the service in a savepoint that is rolled back to show its
-refusals next to the fields, and ``save_model`` runs it for real (the pattern of intake's admin;
-mining may not import intake, so the two small base classes are repeated here). Recorded rows
+refusals next to the fields, and ``save_model`` runs it for real (the service model admin of
+:mod:`reserve.admin.service_models`, which intake's admin uses too). Recorded rows
 are not edited, except that a clerk may fill in the start time of an epoch that has none. The
 report workflow runs from the report changelist: submit, verify and return to draft are actions
 that call :mod:`mining.transitions` (refusals shown as messages); accepting a verified report and
@@ -34,69 +34,9 @@ from mining.models import (
     Site,
 )
 from mining.selectors import verify_report
-from reserve.admin.base import GuardedHistoryAdmin, ReadOnlyInline
+from reserve.admin.base import ReadOnlyInline
 from reserve.admin.proposals import Proposal, ProposalAdminMixin
-
-
-class ServiceForm(forms.ModelForm):
-    """A model form whose save is a service call. ``run(actor=...)`` calls it."""
-
-    actor = None
-    runs_on_change = False
-
-    def run(self, *, actor):
-        raise NotImplementedError
-
-    def _post_clean(self):
-        # The service validates and builds the row.
-        pass
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors or (self.instance.pk is not None and not self.runs_on_change):
-            return cleaned
-        try:
-            with transaction.atomic():
-                self.run(actor=self.actor)
-                transaction.set_rollback(True)
-        except ValidationError as exc:
-            add_service_error(self, exc)
-        return cleaned
-
-
-def add_service_error(form: forms.BaseForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
-class ServiceAdmin(GuardedHistoryAdmin):
-    """Adds through ``form.run``; an existing row is shown read-only."""
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"actor": request.user})
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return super().get_readonly_fields(request, obj)
-        return [*self.get_fields(request, obj), *super().get_readonly_fields(request, obj)]
-
-    def save_model(self, request, obj, form, change):
-        if change and not form.runs_on_change:
-            return
-        saved = form.run(actor=request.user)
-        obj.__dict__.update(saved.__dict__)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-def _pick(cleaned: dict, *names: str) -> dict:
-    return {name: cleaned.get(name) for name in names}
-
+from reserve.admin.service_models import ServiceModelAdmin, ServiceModelForm, add_service_error, pick
 
 # Network epochs
 
@@ -105,14 +45,14 @@ EPOCH_FIELDS += ["first_block_hash", "source"]
 EPOCH_FILLABLE = ["start_time", "first_block_hash", "source"]
 
 
-class EpochForm(ServiceForm):
+class EpochForm(ServiceModelForm):
     runs_on_change = True
 
     class Meta:
         model = NetworkEpoch
         fields = EPOCH_FIELDS
 
-    def run(self, *, actor):
+    def run(self, *, actor, dry_run):
         values = {name: self.cleaned_data.get(name, getattr(self.instance, name)) for name in EPOCH_FIELDS}
         for text in ("published_difficulty", "first_block_hash", "source", "bits"):
             values[text] = values[text] or ""
@@ -120,7 +60,7 @@ class EpochForm(ServiceForm):
 
 
 @admin.register(NetworkEpoch)
-class NetworkEpochAdmin(ServiceAdmin):
+class NetworkEpochAdmin(ServiceModelAdmin):
     form = EpochForm
     fields = EPOCH_FIELDS
     list_display = [
@@ -165,13 +105,13 @@ SITE_FIELDS = [
 ]
 
 
-class SiteForm(ServiceForm):
+class SiteForm(ServiceModelForm):
     class Meta:
         model = Site
         fields = SITE_FIELDS
 
-    def run(self, *, actor):
-        values = _pick(self.cleaned_data, *SITE_FIELDS)
+    def run(self, *, actor, dry_run):
+        values = pick(self.cleaned_data, *SITE_FIELDS)
         values["timezone_name"] = values.pop("timezone") or ""
         return services.register_site(actor=actor, **values)
 
@@ -212,7 +152,7 @@ class NewFleetInline(admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(ServiceAdmin):
+class SiteAdmin(ServiceModelAdmin):
     form = SiteForm
     fields = SITE_FIELDS
     inlines = [FleetInline, NewFleetInline]
@@ -230,7 +170,7 @@ class SiteAdmin(ServiceAdmin):
             if not fleet_form.has_changed() or fleet_form.instance.pk is not None:
                 continue
             services.add_fleet(
-                site=form.instance, actor=request.user, **_pick(fleet_form.cleaned_data, *FLEET_FIELDS)
+                site=form.instance, actor=request.user, **pick(fleet_form.cleaned_data, *FLEET_FIELDS)
             )
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
@@ -251,14 +191,14 @@ LINE_FIELDS = [
 ]
 
 
-class ReportForm(ServiceForm):
+class ReportForm(ServiceModelForm):
     class Meta:
         model = OutputReport
         fields = ["site", "period_start", "period_end"]
 
-    def run(self, *, actor):
+    def run(self, *, actor, dry_run):
         return services.open_report(
-            actor=actor, **_pick(self.cleaned_data, "site", "period_start", "period_end")
+            actor=actor, **pick(self.cleaned_data, "site", "period_start", "period_end")
         )
 
 
@@ -297,7 +237,7 @@ class NewDailyLineForm(forms.ModelForm):
 
 
 def _line_values(cleaned: dict) -> dict:
-    values = _pick(cleaned, *LINE_FIELDS)
+    values = pick(cleaned, *LINE_FIELDS)
     values["payout_txids"] = values["payout_txids"] or ""
     return values
 
@@ -346,7 +286,7 @@ def _action_text(request) -> str:
 
 
 @admin.register(OutputReport)
-class OutputReportAdmin(ProposalAdminMixin, ServiceAdmin):
+class OutputReportAdmin(ProposalAdminMixin, ServiceModelAdmin):
     form = ReportForm
     action_form = ReportActionForm
     actions = ["submit_reports", "verify_reports", "reopen_reports"]
@@ -494,7 +434,7 @@ STATEMENT_FIELDS = ["site", "format", "first_day", "last_day", "fee_percent", "s
 STATEMENT_FIELDS += ["imported_at", "imported_by"]
 
 
-class PoolStatementForm(ServiceForm):
+class PoolStatementForm(ServiceModelForm):
     """Upload of a statement file, imported by :func:`mining.payouts.import_pool_statement`."""
 
     file = forms.FileField(
@@ -505,7 +445,7 @@ class PoolStatementForm(ServiceForm):
         model = PoolStatement
         fields = ["site", "format"]
 
-    def run(self, *, actor):
+    def run(self, *, actor, dry_run):
         if not hasattr(self, "_content"):
             upload = self.cleaned_data.get("file")
             self._content = b"".join(upload.chunks()) if upload is not None else b""
@@ -523,7 +463,7 @@ class PoolStatementLineInline(ReadOnlyInline):
 
 
 @admin.register(PoolStatement)
-class PoolStatementAdmin(ServiceAdmin):
+class PoolStatementAdmin(ServiceModelAdmin):
     form = PoolStatementForm
     list_display = ["__str__", "site", "format", "first_day", "last_day", "imported_at", "imported_by"]
     list_filter = ["format", ("site", admin.RelatedOnlyFieldListFilter)]
@@ -569,7 +509,7 @@ class PoolStatementAdmin(ServiceAdmin):
 RECEIPT_FIELDS = ["site", "txid", "vout", "confirmations", "block_time", "block_height", "coinbase"]
 
 
-class PayoutReceiptForm(ServiceForm):
+class PayoutReceiptForm(ServiceModelForm):
     """A clerk's receipt, recorded by :func:`mining.payouts.record_receipt`."""
 
     amount_btc = forms.CharField(label=_("amount (BTC)"), help_text=_("Decimal BTC, at most 8 decimals."))
@@ -578,14 +518,14 @@ class PayoutReceiptForm(ServiceForm):
         model = PayoutReceipt
         fields = RECEIPT_FIELDS
 
-    def run(self, *, actor):
-        values = _pick(self.cleaned_data, *RECEIPT_FIELDS, "amount_btc")
+    def run(self, *, actor, dry_run):
+        values = pick(self.cleaned_data, *RECEIPT_FIELDS, "amount_btc")
         values["coinbase"] = bool(values["coinbase"])
         return payouts.record_receipt(actor=actor, **values)
 
 
 @admin.register(PayoutReceipt)
-class PayoutReceiptAdmin(ServiceAdmin):
+class PayoutReceiptAdmin(ServiceModelAdmin):
     form = PayoutReceiptForm
     list_display = ["txid", "vout", "site", "units", "confirmations", "block_time", "coinbase", "source"]
     list_filter = ["source", "coinbase", ("site", admin.RelatedOnlyFieldListFilter)]

@@ -1,6 +1,8 @@
 """Clerks' screens for the reserve, one module per feature; importing the package registers them.
 
 - :mod:`~reserve.admin.base`: the toolkit other apps' admins import (registers nothing);
+- :mod:`~reserve.admin.service_models`: admins of rows added only through a service (intake's
+  and mining's records; registers nothing);
 - :mod:`~reserve.admin.proposals` and :mod:`~reserve.admin.forms`: proposal forms, which make
   requests the approval engine decides;
 - :mod:`~reserve.admin.custody`: assets, wallets and addresses (edited here) and the allow-list;

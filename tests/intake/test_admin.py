@@ -291,3 +291,15 @@ def test_items_are_filtered_by_age_and_found_by_party_only_with_pii_access(
     client.force_login(staff_auditor)  # reads every item, but not the parties' personal data
     hidden = client.get(reverse("admin:intake_seizeditem_changelist"), {"q": "Aigerim"})
     assert list(hidden.context["cl"].queryset) == []
+
+
+def test_a_post_of_a_saved_row_is_checked_by_its_service_and_refused(client, root, court):
+    """intake's service forms check a saved row's (read-only) page too: the service refuses its
+    empty input, so the post shows an error instead of a "changed" message that changed nothing."""
+    client.force_login(root)
+    response = client.post(reverse("admin:intake_court_change", args=[court.pk]), {})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    court.refresh_from_db()
+    assert (court.name, court.code) == ("Specialized Interdistrict Court", "astana-sic")
+    assert court.history.count() == 1

@@ -135,3 +135,14 @@ def test_the_report_list_makes_the_same_queries_for_one_report_or_many(client, s
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(one)
+
+
+def test_a_post_of_a_saved_site_runs_no_service(client, site):
+    """A saved row's page is read-only: its post is neither checked nor run by the service
+    (only an epoch's form runs again on change, to fill in its start time)."""
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    data = {**management("fleets"), **management("fleets-2")}
+    response = client.post(reverse("admin:mining_site_change", args=[site.pk]), data)
+    assert response.status_code == 302
+    assert Site.objects.count() == 1
+    assert site.history.count() == 1
