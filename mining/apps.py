@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,3 +21,15 @@ class MiningConfig(AppConfig):
         from reserve.sample_data import register_sample_data
 
         register_sample_data("mining", "mining.sample_data.load")
+        post_migrate.connect(_ensure_shipped_epochs, dispatch_uid="mining.shipped_epochs")
+
+
+def _ensure_shipped_epochs(sender, **kwargs) -> None:
+    """The shipped network history is reference data, kept like the roles: migration 0002 loads
+    it, and after every ``migrate`` (and a ``flush``, which empties every table) the rows that
+    are missing are put back. Rows clerks or a chain adapter recorded are never touched."""
+    if sender.name != "mining":
+        return
+    from mining.services import restore_shipped_epochs
+
+    restore_shipped_epochs()

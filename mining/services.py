@@ -968,3 +968,17 @@ def sync_epochs(*, source, actor, up_to_height: int | None = None) -> list[Netwo
                 recorded,
             ) from exc
     return recorded
+
+
+def restore_shipped_epochs() -> int:
+    """Put back the shipped epochs that are missing (migration 0002's rows; a ``flush`` empties
+    every table); returns how many were added. Existing rows, whoever recorded them, stay as
+    they are."""
+    from mining.chaindata import read_epoch_rows
+
+    known = set(NetworkEpoch.objects.filter(network=Network.BITCOIN).values_list("epoch", flat=True))
+    missing = [
+        NetworkEpoch(network=Network.BITCOIN, **row) for row in read_epoch_rows() if row["epoch"] not in known
+    ]
+    NetworkEpoch.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)

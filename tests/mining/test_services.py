@@ -230,3 +230,15 @@ def test_a_site_changes_status_with_a_reason_and_a_decommissioned_site_stays_so(
     with pytest.raises(ValidationError) as exc_info:
         services.set_site_status(site=site, status="active", reason="Reopened", actor=None)
     assert exc_info.value.error_dict["status"][0].code == "decommissioned"
+
+
+def test_the_shipped_epochs_come_back_after_a_flush_and_recorded_ones_stay():
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    NetworkEpoch.objects.filter(epoch__gte=400).delete()
+    NetworkEpoch.objects.filter(epoch=10).update(source="clerk")
+    post_migrate.send(sender=apps.get_app_config("mining"), app_config=apps.get_app_config("mining"))
+    assert NetworkEpoch.objects.filter(network="bitcoin").count() == 474
+    assert NetworkEpoch.objects.get(epoch=10).source == "clerk"
+    assert services.restore_shipped_epochs() == 0
