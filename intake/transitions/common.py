@@ -250,3 +250,21 @@ def split(*, item: SeizedItem, units: int, part_state: str, actor, request) -> t
         record_event(action="intake.item.split_from", actor=actor, subject=part, data=origin)
         append_event(item=part, action="intake.item.split_from", actor=actor, data=origin)
     return acted, rest
+
+
+def take_part(*, item_pk: int, units: int, part_state: str, doing: str, actor, request):
+    """The start of a verdict's execution (forfeiture, release): lock the item, check it is still
+    in custody and its lots still cover ``units``, and split off that part when it is not the
+    whole item. Returns ``(item, lots, part, rest)``; ``part`` is the item itself and ``rest``
+    None when the verdict takes all of it."""
+    item = (
+        SeizedItem.objects.select_for_update()
+        .select_related("asset", "custody_wallet", "order__case")
+        .get(pk=item_pk)
+    )
+    ensure_in_custody(item, doing=doing)
+    lots = ensure_lots_cover(item, units)
+    if units < item.received_amount:
+        part, rest = split(item=item, units=units, part_state=part_state, actor=actor, request=request)
+        return item, lots, part, rest
+    return item, lots, item, None

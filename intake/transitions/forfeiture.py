@@ -20,13 +20,12 @@ from intake.models import CourtOrder, ItemState, OrderKind, SeizedItem
 from intake.transitions.common import (
     ensure_in_custody,
     ensure_in_force,
-    ensure_lots_cover,
     ensure_part,
     item_evidence,
     read_item,
     read_order,
     read_part,
-    split,
+    take_part,
 )
 from reserve import roles
 from reserve.approvals import payload as checks
@@ -171,19 +170,14 @@ class ForfeitKind(RequestKind):
         checks.ensure_active(asset=item.asset, wallets=[item.custody_wallet])
 
     def execute(self, *, request, action: ForfeitAction, actor) -> dict:
-        item = (
-            SeizedItem.objects.select_for_update()
-            .select_related("asset", "custody_wallet", "order__case")
-            .get(pk=action.item.pk)
+        item, lots, forfeited, rest = take_part(
+            item_pk=action.item.pk,
+            units=action.units,
+            part_state=ItemState.FORFEITED,
+            doing=_("forfeited"),
+            actor=actor,
+            request=request,
         )
-        ensure_in_custody(item, doing=_("forfeited"))
-        lots = ensure_lots_cover(item, action.units)
-        forfeited = item
-        rest = None
-        if action.units < item.received_amount:
-            forfeited, rest = split(
-                item=item, units=action.units, part_state=ItemState.FORFEITED, actor=actor, request=request
-            )
         asset, wallet = item.asset, item.custody_wallet
         category = destination_category(item)
         entry = post_entry(

@@ -20,13 +20,12 @@ from intake.models import CourtOrder, ItemState, OrderKind, SeizedItem
 from intake.transitions.common import (
     ensure_in_custody,
     ensure_in_force,
-    ensure_lots_cover,
     ensure_part,
     item_evidence,
     read_item,
     read_order,
     read_part,
-    split,
+    take_part,
 )
 from reserve import roles
 from reserve.addresses import AddressError, normalize_address
@@ -191,19 +190,14 @@ class ReleaseKind(RequestKind):
         checks.ensure_active(asset=item.asset, wallets=[item.custody_wallet])
 
     def execute(self, *, request, action: ReleaseAction, actor) -> dict:
-        item = (
-            SeizedItem.objects.select_for_update()
-            .select_related("asset", "custody_wallet", "order__case")
-            .get(pk=action.item.pk)
+        item, lots, released, rest = take_part(
+            item_pk=action.item.pk,
+            units=action.units,
+            part_state=ItemState.RELEASED,
+            doing=_("released"),
+            actor=actor,
+            request=request,
         )
-        ensure_in_custody(item, doing=_("released"))
-        lots = ensure_lots_cover(item, action.units)
-        released = item
-        rest = None
-        if action.units < item.received_amount:
-            released, rest = split(
-                item=item, units=action.units, part_state=ItemState.RELEASED, actor=actor, request=request
-            )
         asset, wallet = item.asset, item.custody_wallet
         entry = post_entry(
             reason=INTAKE_RELEASED.code,
