@@ -2,7 +2,7 @@
 the evidence (court documents), the seized items and their chain of custody."""
 
 from intake.models.cases import Case, Court, CourtOrder, OrderKind, Party, PartyRole
-from intake.models.custody import ChainCheck, CustodyEvent
+from intake.models.custody import ChainCheck, CustodyEvent, ReleaseTransfer
 from intake.models.documents import CourtDocument
 from intake.models.items import ItemState, SeizedItem, SourceKind
 
@@ -17,6 +17,7 @@ __all__ = [
     "OrderKind",
     "Party",
     "PartyRole",
+    "ReleaseTransfer",
     "SeizedItem",
     "SourceKind",
 ]

@@ -3,6 +3,8 @@
 - ``intake.take_into_custody`` (:mod:`.custody`): the coins arrived in the custody wallet.
 - ``intake.forfeit`` (:mod:`.forfeiture`): a confiscation verdict in force makes them reserve.
 - ``intake.release`` (:mod:`.release`): a release order in force returns them to their owner.
+- ``intake.release_transfer`` (:mod:`.release_transfer`): the released coins reached their owner
+  on chain (``released`` → ``external``).
 - ``intake.cancel`` (:mod:`.cancellation`): the order was withdrawn before the coins arrived.
 
 A verdict that acts on part of an item splits it into parts (:func:`.common.split`).
@@ -28,9 +30,23 @@ from intake.transitions.forfeiture import FORFEIT, INTAKE_FORFEITED, ForfeitKind
 from intake.transitions.forfeiture import POLICIES as FORFEIT_POLICIES
 from intake.transitions.release import INTAKE_RELEASED, RELEASE, ReleaseKind, request_release
 from intake.transitions.release import POLICIES as RELEASE_POLICIES
+from intake.transitions.release_transfer import (
+    INTAKE_RELEASE_SENT,
+    RELEASE_TRANSFER,
+    ReleaseTransferKind,
+    release_facts,
+    request_release_transfer,
+)
+from intake.transitions.release_transfer import POLICIES as RELEASE_TRANSFER_POLICIES
 
-KINDS = (TakeIntoCustodyKind, ForfeitKind, ReleaseKind, CancelKind)
-DEFAULT_POLICIES = (*CUSTODY_POLICIES, *FORFEIT_POLICIES, *RELEASE_POLICIES, *CANCEL_POLICIES)
+KINDS = (TakeIntoCustodyKind, ForfeitKind, ReleaseKind, ReleaseTransferKind, CancelKind)
+DEFAULT_POLICIES = (
+    *CUSTODY_POLICIES,
+    *FORFEIT_POLICIES,
+    *RELEASE_POLICIES,
+    *RELEASE_TRANSFER_POLICIES,
+    *CANCEL_POLICIES,
+)
 
 __all__ = [
     "CANCEL",
@@ -40,12 +56,15 @@ __all__ = [
     "INTAKE_FROM",
     "INTAKE_RECEIVED",
     "INTAKE_RELEASED",
+    "INTAKE_RELEASE_SENT",
     "KINDS",
     "RELEASE",
+    "RELEASE_TRANSFER",
     "TAKE_INTO_CUSTODY",
     "CancelKind",
     "ForfeitKind",
     "ReleaseKind",
+    "ReleaseTransferKind",
     "TakeIntoCustodyAction",
     "TakeIntoCustodyKind",
     "chain_configured",
@@ -55,6 +74,8 @@ __all__ = [
     "request_cancellation",
     "request_custody_intake",
     "request_forfeiture",
+    "release_facts",
     "request_release",
+    "request_release_transfer",
     "verified_on_chain",
 ]

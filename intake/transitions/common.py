@@ -177,10 +177,11 @@ def ensure_part(item: SeizedItem, units: int | None) -> None:
         )
 
 
-def item_lots(item: SeizedItem) -> list[Lot]:
-    """The open lots of ``item``'s coins in custody: lots of its custody wallet's pending
-    account whose origin is the registered item it descends from."""
-    account = get_account(wallet=item.custody_wallet, category=Category.CUSTODY_PENDING, asset=item.asset)
+def item_lots(item: SeizedItem, *, category: str = Category.CUSTODY_PENDING) -> list[Lot]:
+    """The open lots of ``item``'s coins in its custody wallet's ``category`` account (in
+    custody by default; ``released`` for coins awaiting their transfer out) whose origin is the
+    registered item it descends from."""
+    account = get_account(wallet=item.custody_wallet, category=category, asset=item.asset)
     return list(
         Lot.objects.filter(
             account=account,

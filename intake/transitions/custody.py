@@ -80,8 +80,6 @@ def check_on_chain(*, item: SeizedItem, actor, transports=None) -> ChainCheck:
     the decision. A source that gives no usable answer is a refusal: try again later."""
     if not verified_on_chain(item):
         raise _refuse("item", _("No chain source serves this item's network; record the evidence instead."))
-    transport = (transports or {}).get(item.network)
-    source = chain_source(item.network, transport=transport)
     addresses = custody_addresses(item)
     if not addresses:
         raise _refuse(
@@ -90,20 +88,33 @@ def check_on_chain(*, item: SeizedItem, actor, transports=None) -> ChainCheck:
             % {"code": item.custody_wallet.code},
             "no_address",
         )
+    return record_chain_check(
+        item=item, txid=item.txid, addresses=addresses, actor=actor, transports=transports
+    )
+
+
+def record_chain_check(
+    *, item: SeizedItem, txid: str, addresses: list[str], actor, transports=None
+) -> ChainCheck:
+    """Ask the chain source of ``item``'s network what transaction ``txid`` pays ``addresses``
+    (summed), and with how many confirmations, and record the answer as a :class:`ChainCheck`
+    of the item. A source that gives no usable answer is a refusal: try again later."""
+    transport = (transports or {}).get(item.network)
+    source = chain_source(item.network, transport=transport)
     try:
-        found = source.transaction(item.txid)
+        found = source.transaction(txid)
     except SourceError as exc:
         raise _refuse(
             "item",
             _("The chain source could not answer about transaction %(txid)s (%(failure)s); try again later.")
-            % {"txid": item.txid, "failure": exc},
+            % {"txid": txid, "failure": exc},
             "source_unavailable",
         ) from exc
     paid = sum(paid_to(found, address) for address in addresses)
     with transaction.atomic():
         check = ChainCheck.objects.create(
             item=item,
-            txid=item.txid,
+            txid=txid,
             addresses=addresses,
             paid_units=paid,
             confirmations=found.confirmations,
@@ -117,7 +128,7 @@ def check_on_chain(*, item: SeizedItem, actor, transports=None) -> ChainCheck:
             subject=item,
             data={
                 "check": check.pk,
-                "txid": item.txid,
+                "txid": txid,
                 "addresses": addresses,
                 "paid": item.asset.format(paid),
                 "confirmations": found.confirmations,

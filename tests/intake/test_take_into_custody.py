@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -12,6 +11,7 @@ from intake.transitions import TAKE_INTO_CUSTODY, request_custody_intake
 from reserve.approvals.errors import ApprovalError
 from reserve.approvals.registry import get_kind
 from reserve.models import Account, ApprovalRequest, Category, Lot
+from tests.intake.esplora import esplora
 from tests.support.factories import WalletAddressFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,37 +127,6 @@ def test_offline_the_clerks_evidence_is_required(team, register):
     with pytest.raises(ValidationError) as refused:
         request_custody_intake(item=register(), received_amount="0.5", evidence="  ", maker=team.maker)
     assert "evidence" in refused.value.message_dict
-
-
-def esplora(settings, *, pays_to: str, value: int, height: int | None = 840_000, tip: int = 840_005):
-    """An Esplora chain source for bitcoin answering one transaction; the calls it got."""
-    settings.CHAIN_SOURCES = {"bitcoin": {"adapter": "esplora", "base_url": "http://127.0.0.1:9/api"}}
-    calls = []
-
-    def answer(request):
-        calls.append(request.url.path)
-        if request.url.path.endswith("/blocks/tip/height"):
-            return httpx.Response(200, text=str(tip))
-        if request.url.path.endswith(f"/tx/{TXID}"):
-            status = (
-                {"confirmed": False}
-                if height is None
-                else {"confirmed": True, "block_height": height, "block_time": 1_700_000_000}
-            )
-            return httpx.Response(
-                200,
-                json={
-                    "txid": TXID,
-                    "vout": [
-                        {"scriptpubkey_address": pays_to, "value": value},
-                        {"scriptpubkey_address": OTHER_ADDRESS, "value": 12_345},
-                    ],
-                    "status": status,
-                },
-            )
-        return httpx.Response(404, text="not found")
-
-    return {"bitcoin": httpx.MockTransport(answer)}, calls
 
 
 def test_with_a_chain_source_the_facts_are_recorded_at_creation(
