@@ -27,12 +27,23 @@ from intake.admin_transitions import (
     CustodyIntakeForm,
     ForfeitureForm,
     ReleaseForm,
+    ReleaseTransferForm,
     awaiting_custody,
+    awaiting_transfer,
     cancellable,
     in_custody,
 )
 from intake.documents import check_upload, store_document
-from intake.models import Case, Court, CourtDocument, CourtOrder, CustodyEvent, Party, SeizedItem
+from intake.models import (
+    Case,
+    Court,
+    CourtDocument,
+    CourtOrder,
+    CustodyEvent,
+    Party,
+    ReleaseTransfer,
+    SeizedItem,
+)
 from intake.models.cases import PII_PERMISSION
 from reserve.admin.base import (
     ReadOnlyAdminMixin,
@@ -358,6 +369,14 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceModelAdmin):
             action_label=_("Request release of the selected item to its owner"),
         ),
         Proposal(
+            "release-transfer",
+            _("Record the transfer to the owner"),
+            ReleaseTransferForm,
+            on_row=True,
+            applies=awaiting_transfer,
+            action_label=_("Record the on-chain transfer of the selected released item to its owner"),
+        ),
+        Proposal(
             "cancel",
             _("Request cancellation"),
             CancellationForm,
@@ -420,6 +439,7 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceModelAdmin):
         "registered_at",
         "split_from",
         "split_into",
+        "sent_to_owner",
     ]
 
     def get_fields(self, request, obj=None):
@@ -454,6 +474,21 @@ class SeizedItemAdmin(ProposalAdminMixin, ServiceModelAdmin):
     @admin.display(description=_("split from"))
     def split_from(self, obj):
         return admin_link(obj.parent) if obj.parent_id else "—"
+
+    @admin.display(description=_("transfer to the owner"))
+    def sent_to_owner(self, obj):
+        transfer = ReleaseTransfer.objects.filter(item=obj).select_related("entry", "item__asset").first()
+        if transfer is None:
+            return "—"
+        asset = transfer.item.asset
+        return _("%(sent)s %(asset)s to %(destination)s in %(txid)s (fee %(fee)s), entry %(entry)s") % {
+            "sent": asset.format(transfer.sent_units),
+            "asset": asset.symbol,
+            "destination": transfer.destination,
+            "txid": transfer.txid,
+            "fee": asset.format(transfer.fee_units),
+            "entry": transfer.entry.number,
+        }
 
     @admin.display(description=_("split into"))
     def split_into(self, obj):

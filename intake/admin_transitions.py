@@ -7,8 +7,16 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from intake.models import CourtOrder, ItemState, OrderKind, SeizedItem
-from intake.transitions import CANCEL, FORFEIT, RELEASE, TAKE_INTO_CUSTODY, request_custody_intake
+from intake.models import CourtOrder, ItemState, OrderKind, ReleaseTransfer, SeizedItem
+from intake.transitions import (
+    CANCEL,
+    FORFEIT,
+    RELEASE,
+    RELEASE_TRANSFER,
+    TAKE_INTO_CUSTODY,
+    request_custody_intake,
+    request_release_transfer,
+)
 from reserve.admin.forms import ProposalForm
 
 
@@ -114,6 +122,53 @@ class ReleaseForm(_VerdictForm):
         return {**self._base_payload(), "destination": self.cleaned_data["destination"]}
 
 
+class ReleaseTransferForm(_ItemProposalForm):
+    """The released coins left on chain: the transaction that paid the destination the release
+    pinned. Where a chain source serves the network it is asked what the transaction paid
+    (before the request is made); otherwise the clerk's evidence and the amount received stand."""
+
+    request_kind = RELEASE_TRANSFER
+    title = _("Record the transfer of the released coins to their owner")
+    txid = forms.CharField(label=_("transaction id"), max_length=100)
+    sent_amount = forms.CharField(
+        label=_("amount received by the destination"),
+        required=False,
+        max_length=40,
+        help_text=_(
+            "The released amount less the network fee. Found on chain where a chain source serves the "
+            "network; required otherwise."
+        ),
+    )
+    evidence = forms.CharField(
+        label=_("evidence of the transfer"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_(
+            "Required where no chain source verifies the transfer (e.g. the signed transaction's record)."
+        ),
+    )
+
+    def payload(self) -> dict:
+        return {
+            "item": self.instance.pk,
+            "txid": self.cleaned_data["txid"],
+            "sent_amount": self.cleaned_data["sent_amount"],
+            "evidence": self.cleaned_data["evidence"],
+        }
+
+    def make_request(self, *, maker, comment, idempotency_key):
+        return request_release_transfer(
+            item=self.instance,
+            txid=self.cleaned_data["txid"],
+            sent_amount=self.cleaned_data["sent_amount"],
+            evidence=self.cleaned_data["evidence"],
+            maker=maker,
+            comment=comment,
+            idempotency_key=idempotency_key,
+        )
+
+
 class CancellationForm(_ItemProposalForm):
     request_kind = CANCEL
     title = _("Request cancellation of the seized item")
@@ -131,6 +186,11 @@ def in_custody(item: SeizedItem) -> bool:
 
 def awaiting_custody(item: SeizedItem) -> bool:
     return item.state in (ItemState.REGISTERED, ItemState.TRANSFER_PENDING)
+
+
+def awaiting_transfer(item: SeizedItem) -> bool:
+    """Released coins not yet recorded as sent to their owner."""
+    return item.state == ItemState.RELEASED and not ReleaseTransfer.objects.filter(item=item).exists()
 
 
 def cancellable(item: SeizedItem) -> bool:

@@ -11,7 +11,8 @@ run changes nothing.
 The items cover every state: registered, transfer pending, in custody (offline evidence: the
 embedded mode has no chain source), in custody with an explained discrepancy, forfeited,
 forfeited into ``restricted`` (no sale), split by a verdict that forfeits part, released to a
-victim, cancelled, and one whose forfeiture waits in the board members' inboxes.
+victim (and sent to the victim's address on chain, the fee taken from the released amount),
+cancelled, and one whose forfeiture waits in the board members' inboxes.
 
 The seizures go to intake wallets of their own (``btc-intake-2``, ``eth-intake-2``), so that
 their ``custody:pending`` balance is exactly the coins of the items in custody there (the
@@ -30,7 +31,16 @@ from django.utils import timezone
 from intake import services
 from intake.documents import store_document
 from intake.models import Case, Court, CourtOrder, ItemState, OrderKind, PartyRole, SeizedItem, SourceKind
-from intake.transitions import CANCEL, FORFEIT, INTAKE_FROM, RELEASE, TAKE_INTO_CUSTODY, verified_on_chain
+from intake.transitions import (
+    CANCEL,
+    FORFEIT,
+    INTAKE_FROM,
+    RELEASE,
+    RELEASE_TRANSFER,
+    TAKE_INTO_CUSTODY,
+    chain_configured,
+    verified_on_chain,
+)
 from reserve.approvals.services import create_request
 from reserve.models import ApprovalRequest, Asset, Network, RequestStatus, Wallet, WalletAddress, WalletKind
 from reserve.sample_data import SampleContext
@@ -157,6 +167,9 @@ class SampleItem:
     verdict: str = ""
     amount: str = ""
     destination: str = ""
+    #: release: what the destination received on chain (the rest paid the network fee); empty:
+    #: the transfer out is not recorded yet.
+    sent: str = ""
     vout: int = 0
 
     @property
@@ -186,7 +199,8 @@ ITEMS = (
                exchange_account="Binance KZ account 88120457 (frozen)",
                verdict="sample-astana-101-verdict", vout=3),
     SampleItem("almaty-202-released", "sample-almaty-202-arrest", "BTC", "0.42", ItemState.RELEASED,
-               source_address=SUSPECT_BTC, verdict="sample-almaty-202-release", destination=VICTIM_BTC),
+               source_address=SUSPECT_BTC, verdict="sample-almaty-202-release", destination=VICTIM_BTC,
+               sent="0.41995"),
     SampleItem("almaty-215-in-custody", "sample-almaty-215-arrest", "BTC", "0.9", ItemState.IN_CUSTODY,
                source_address=SUSPECT_BTC),
     SampleItem("almaty-215-cancelled", "sample-almaty-215-arrest", "BTC", "0.05", ItemState.CANCELLED,
@@ -343,6 +357,16 @@ def _item(context: SampleContext, spec: SampleItem, *, orders, assets, wallets) 
     if spec.target == ItemState.RELEASED:
         payload["destination"] = spec.destination
         _request(context, spec, "release", RELEASE, payload, "Return to the victim by the court's order.")
+        item.refresh_from_db()
+        if spec.sent and item.state == ItemState.RELEASED and not chain_configured(item.network):
+            sent = {
+                "item": item.pk,
+                "txid": hashlib.sha256(f"sample:intake:{spec.key}:sent".encode()).hexdigest(),
+                "sent_amount": spec.sent,
+                "evidence": "Offline: the signed transaction's record and the block explorer printout.",
+            }
+            comment = "Returned to the victim's address; the network fee came from the released amount."
+            _request(context, spec, "sent", RELEASE_TRANSFER, sent, comment)
     else:
         pending = spec.target == PENDING_FORFEITURE
         comment = "Confiscation verdict in legal force."

@@ -118,3 +118,34 @@ def final_order(case, clerk):
         return services.record_order(**values)
 
     return run
+
+
+RELEASE_DESTINATION = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+
+
+@pytest.fixture
+def released(team, in_custody, final_order, approve):
+    """An item in custody released in full (or ``amount`` of it) to ``destination``."""
+
+    from intake.models import ItemState
+    from intake.transitions import request_release
+
+    def run(*, destination=RELEASE_DESTINATION, amount="", **custody):
+        item = in_custody(**custody)
+        request = request_release(
+            item=item,
+            order=final_order(kind=OrderKind.RELEASE),
+            destination=destination,
+            amount=amount,
+            maker=team.maker,
+        )
+        approve(request, team.custody1)
+        approve(request, team.board1)
+        request.refresh_from_db()
+        assert request.status == "executed", request.result
+        part = item.parts.get(state=ItemState.RELEASED) if amount else item
+        part.refresh_from_db()
+        assert part.state == ItemState.RELEASED
+        return part
+
+    return run

@@ -120,3 +120,28 @@ def test_the_transfer_started_action_moves_registered_items_only(client, team, r
     held.refresh_from_db()
     assert waiting.state == ItemState.TRANSFER_PENDING and held.state == ItemState.IN_CUSTODY
     assert "only a registered item" in response.content.decode()
+
+
+def test_the_release_transfer_action_applies_to_released_items_and_makes_the_request(
+    client, team, in_custody, released
+):
+    from intake.transitions import RELEASE_TRANSFER
+
+    client.force_login(team.maker)
+    held = in_custody(txid="ef" * 32)
+    assert client.get(propose_url(held, "release-transfer")).status_code in (302, 403, 404)
+
+    item = released()
+    page = client.post(propose_url(item, "release-transfer"), {"txid": "cd" * 32, "sent_amount": "0.5"})
+    assert page.status_code == 200  # offline: the evidence is required, shown on the form
+    assert not ApprovalRequest.objects.filter(kind=RELEASE_TRANSFER).exists()
+
+    made = client.post(
+        propose_url(item, "release-transfer"),
+        {"txid": "cd" * 32, "sent_amount": "0.4999", "evidence": "Signed transaction record"},
+    )
+    assert made.status_code == 302, made.content.decode()[:2000]
+    request = ApprovalRequest.objects.get(kind=RELEASE_TRANSFER)
+    assert request.maker == team.maker and request.payload["sent_amount"] == "0.49990000"
+    item.refresh_from_db()
+    assert item.state == ItemState.RELEASED

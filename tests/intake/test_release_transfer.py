@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from intake.custody_chain import verify_chain
-from intake.models import ChainCheck, CustodyEvent, ItemState, OrderKind, ReleaseTransfer
-from intake.transitions import RELEASE_TRANSFER, request_release, request_release_transfer
+from intake.models import ChainCheck, CustodyEvent, ItemState, ReleaseTransfer
+from intake.transitions import RELEASE_TRANSFER, request_release_transfer
 from reserve.approvals.errors import ApprovalError
 from reserve.approvals.registry import get_kind
 from reserve.ledger.verification import verify_ledger
@@ -28,31 +28,6 @@ def balance(wallet, asset, category) -> int:
 
 def external(asset) -> int:
     return Account.objects.get(wallet=None, category=Category.EXTERNAL, asset=asset).balance
-
-
-@pytest.fixture
-def released(team, in_custody, final_order, approve):
-    """An item in custody released in full (or ``amount`` of it) to ``destination``."""
-
-    def run(*, destination=OWNER, amount="", **custody):
-        item = in_custody(**custody)
-        request = request_release(
-            item=item,
-            order=final_order(kind=OrderKind.RELEASE),
-            destination=destination,
-            amount=amount,
-            maker=team.maker,
-        )
-        approve(request, team.custody1)
-        approve(request, team.board1)
-        request.refresh_from_db()
-        assert request.status == "executed", request.result
-        part = item.parts.get(state=ItemState.RELEASED) if amount else item
-        part.refresh_from_db()
-        assert part.state == ItemState.RELEASED
-        return part
-
-    return run
 
 
 def test_offline_the_transfer_is_recorded_with_evidence_and_the_fee_comes_from_the_released_coins(
