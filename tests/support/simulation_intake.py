@@ -4,7 +4,9 @@
 Seized bitcoin is registered on a dedicated intake custody wallet and driven through the
 approval engine: custody intake (offline evidence, sometimes with an explained or an unexplained
 discrepancy), forfeiture (under a confiscation verdict in force, or occasionally one whose appeal
-term still runs, which must be refused), release to an owner's address, cancellation, and
+term still runs, which must be refused), release to an owner's address and the transfer that
+carries the released coins out (now and then stating more than was released, which must be
+refused), cancellation, and
 partial forfeitures and releases that split an item. Decisions go through the simulation's
 own ``decide_as`` and its quorum model (several tiers: a release needs a custody officer and a
 board member), from ``op_decide`` and from ``op_intake_decide``, which picks intake requests.
@@ -14,6 +16,7 @@ Invariants after every operation:
   (the balance equals the sum of their received amounts);
 - no item is forfeited without a confiscation verdict of its case in legal force when the
   forfeiture executed (checked against an independent model of "in force");
+- the ``released`` balance at the intake wallet is exactly the released items not yet sent;
 - the parts of every split item sum to its received amount.
 """
 
@@ -25,14 +28,16 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from intake import services
-from intake.models import CourtOrder, ItemState, OrderKind, SeizedItem, SourceKind
+from intake.models import CourtOrder, ItemState, OrderKind, ReleaseTransfer, SeizedItem, SourceKind
 from intake.transitions import (
     FORFEIT,
+    RELEASE_TRANSFER,
     TAKE_INTO_CUSTODY,
     request_cancellation,
     request_custody_intake,
     request_forfeiture,
     request_release,
+    request_release_transfer,
 )
 from reserve.addresses import encode_segwit
 from reserve.amounts import ExactSum
@@ -68,6 +73,7 @@ class IntakeOperations:
         ("intake_custody", 6),
         ("intake_forfeit", 4),
         ("intake_release", 3),
+        ("intake_send", 2),
         ("intake_cancel", 2),
         ("intake_decide", 12),
     ]
@@ -77,6 +83,9 @@ class IntakeOperations:
         self.intake_wallet = WalletFactory(code="sim-intake", kind=WalletKind.SEIZURE_INTAKE)
         self.intake_pending = get_account(
             wallet=self.intake_wallet, category=Category.CUSTODY_PENDING, asset=self.asset
+        )
+        self.intake_released = get_account(
+            wallet=self.intake_wallet, category=Category.RELEASED, asset=self.asset
         )
         court = services.register_court(name="Sim court", region="Astana", code="sim-court", actor=clerk)
         self.intake_cases = []
@@ -214,6 +223,29 @@ class IntakeOperations:
             maker=self.team.maker,
         )
 
+    def op_intake_send(self):
+        """The released coins leave on chain: the destination gets the released amount less a
+        fee; now and then the clerk states more than was released, which must be refused."""
+        item = self._pick_item(ItemState.RELEASED, unless_pending=RELEASE_TRANSFER)
+        if item is None or ReleaseTransfer.objects.filter(item=item).exists():
+            return
+        released = item.received_amount
+        too_much = self.rng.random() < 0.1
+        sent = released + 1 if too_much else released - self.rng.randint(0, min(released - 1, 20_000))
+        try:
+            request_release_transfer(
+                item=item,
+                txid=f"{self.rng.getrandbits(256):064x}",
+                sent_amount=self.asset.format(sent),
+                evidence="Signed transaction record (offline)",
+                maker=self.team.maker,
+            )
+        except ValidationError:
+            assert too_much, f"release transfer of item #{item.pk} refused"
+            self.stats["intake_send refused: more than released"] += 1
+            return
+        assert not too_much, f"item #{item.pk}: more than the released amount accepted"
+
     def op_intake_cancel(self):
         item = self._pick_item(ItemState.REGISTERED, ItemState.TRANSFER_PENDING)
         if item is None:
@@ -271,6 +303,15 @@ class IntakeOperations:
         ).aggregate(total=ExactSum("received_amount"))["total"]
         assert self.intake_pending.balance == (held or 0), (
             f"custody:pending {self.intake_pending.balance} != items in custody {held or 0}"
+        )
+        self.intake_released.refresh_from_db()
+        awaiting = (
+            SeizedItem.objects.filter(custody_wallet=self.intake_wallet, state=ItemState.RELEASED)
+            .exclude(pk__in=ReleaseTransfer.objects.values("item_id"))
+            .aggregate(total=ExactSum("received_amount"))["total"]
+        )
+        assert self.intake_released.balance == (awaiting or 0), (
+            f"released {self.intake_released.balance} != released items not yet sent {awaiting or 0}"
         )
         forfeited = set(SeizedItem.objects.filter(state=ItemState.FORFEITED).values_list("id", flat=True))
         assert forfeited == self.forfeited_verified, (
