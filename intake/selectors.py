@@ -4,7 +4,8 @@
 shows, in a constant number of queries however many rows a page holds. :func:`case_dossier` gathers, for every seized item of a case, the three
 things an auditor follows from one to the others: the court order, the chain of custody, and
 the ledger (the lots the item opened, the pieces they were split into, and the journal entries
-that opened or consumed them)."""
+that opened or consumed them); and, for released coins, the on-chain transfer that carried them
+to their owner."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q, QuerySet
 
-from intake.models import Case, CourtOrder, CustodyEvent, Party, SeizedItem
+from intake.models import Case, CourtOrder, CustodyEvent, Party, ReleaseTransfer, SeizedItem
 from reserve.models import ApprovalRequest, JournalEntry, Lot, LotMovement
 
 
@@ -24,6 +25,7 @@ class ItemTrail:
     events: list[CustodyEvent] = field(default_factory=list)
     lots: list[Lot] = field(default_factory=list)
     entries: list[JournalEntry] = field(default_factory=list)
+    transfer: ReleaseTransfer | None = None
 
 
 @dataclass
@@ -83,6 +85,7 @@ def case_dossier(*, case: Case) -> CaseDossier:
     for movement in LotMovement.objects.filter(lot_id__in=lot_ids.keys()).select_related("posting__entry"):
         entry = movement.posting.entry
         entries[lot_ids[movement.lot_id]][entry.pk] = entry
+    transfers = {t.item_id: t for t in ReleaseTransfer.objects.filter(item__in=items).select_related("entry")}
     request_type = ContentType.objects.get_for_model(ApprovalRequest)
     for by_id in entries.values():
         for entry in by_id.values():
@@ -97,6 +100,7 @@ def case_dossier(*, case: Case) -> CaseDossier:
                 events=events[item.pk],
                 lots=lots.get(item.pk, []),
                 entries=sorted(entries[item.pk].values(), key=lambda entry: (entry.effective_at, entry.pk)),
+                transfer=transfers.get(item.pk),
             )
             for item in items
         ],

@@ -205,3 +205,23 @@ def test_with_a_chain_source_too_few_confirmations_are_refused(settings, team, r
     with pytest.raises(ValidationError) as refused:
         request_release_transfer(item=item, txid=SENT_TXID, maker=team.maker, transports=transports)
     assert refused.value.error_dict["chain_check"][0].code == "unconfirmed"
+
+
+def test_the_case_page_shows_the_transfer_beside_its_entry(client, team, released, approve):
+    from django.urls import reverse
+
+    from intake.selectors import case_dossier
+
+    item = released()
+    request = request_release_transfer(
+        item=item, txid=SENT_TXID, sent_amount="0.4999", evidence="Printout", maker=team.maker
+    )
+    approve(request, team.custody1)
+    request.refresh_from_db()
+    trail = next(t for t in case_dossier(case=item.order.case).items if t.item.pk == item.pk)
+    assert trail.transfer.txid == SENT_TXID
+    assert request.result["entry"] in [entry.number for entry in trail.entries]
+
+    client.force_login(team.custody2)
+    html = client.get(reverse("intake:case", args=[item.order.case_id])).content.decode()
+    assert SENT_TXID in html and OWNER in html and "0.00010000" in html
