@@ -3,6 +3,8 @@
 A court system retries: the same call twice must make one record. What identifies each record:
 
 * a **case**: its court and its number (unique per court; the number is the court's own);
+* a **party** of a case: its role, name and identity document number together (a party has no
+  identifier of the court's; the same three again are the same party);
 * an **order**: its ``court_reference`` (the court system's identifier, unique when given;
   required here);
 * a **seized item**: the transaction output (network, txid, vout) when it has one, else its
@@ -27,7 +29,7 @@ from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from intake import services
-from intake.models import Case, Court, CourtOrder, SeizedItem, SourceKind
+from intake.models import Case, Court, CourtOrder, Party, SeizedItem, SourceKind
 from reserve.addresses import AddressError, normalize_address
 from reserve.amounts import AmountError, parse_amount
 from reserve.models import Asset, Wallet
@@ -100,6 +102,28 @@ def open_case_once(
 
     wanted = {"investigating_authority": (investigating_authority or "").strip(), "opened_on": opened_on}
     return _once(find, create, lambda case: _differing(case, wanted))
+
+
+@transaction.atomic
+def add_party_once(
+    *, case: Case, role: str, name: str, identity_document_number: str = "", actor
+) -> tuple[Party, bool]:
+    """A party has no identifier of the court's: the same role, name and identity document in
+    the same case is the same party (``created`` False). The case row is locked while looking,
+    so two identical concurrent calls add one party."""
+    Case.objects.select_for_update().filter(pk=case.pk).first()
+    existing = Party.objects.filter(
+        case=case,
+        role=role,
+        name=(name or "").strip(),
+        identity_document_number=(identity_document_number or "").strip(),
+    ).first()
+    if existing is not None:
+        return existing, False
+    party = services.add_party(
+        case=case, role=role, name=name, identity_document_number=identity_document_number, actor=actor
+    )
+    return party, True
 
 
 def record_order_once(

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from intake.models import Case, Court, CourtOrder, OrderKind, Party, SeizedItem, SourceKind
+from intake.models import Case, Court, CourtOrder, OrderKind, Party, PartyRole, SeizedItem, SourceKind
 from reserve.api.request_serializers import AmountInputField
 from reserve.api.serializers import AMOUNT_SCHEMA
 from reserve.models import Asset, Wallet
@@ -48,6 +48,14 @@ class CaseCreateInputSerializer(StrictInputSerializer):
 
 class CaseUpdateInputSerializer(StrictInputSerializer):
     investigating_authority = _text(200)
+
+
+class PartyInputSerializer(StrictInputSerializer):
+    role = serializers.ChoiceField(choices=PartyRole.choices)
+    name = _text(200, help_text=_("Personal data: shown only to readers with intake.view_party_pii."))
+    identity_document_number = _text(
+        60, required=False, allow_blank=True, default="", help_text=_("Personal data, as the name.")
+    )
 
 
 class PartyOutputSerializer(serializers.ModelSerializer):

@@ -242,6 +242,37 @@ class CaseDetailApi(IntakeApi):
         return Response(s.CaseOutputSerializer(case, context={"show_pii": _show_pii(request)}).data)
 
 
+class CasePartiesApi(IntakeApi):
+    view_models = (Case, Party)
+    write_permissions = ("intake.add_party",)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Add a party to a criminal case",
+        description=(
+            "A suspect, lawful owner or victim. Name and identity document are personal data: "
+            "stored, kept out of the audit journal, and shown only to readers with "
+            "intake.view_party_pii (the response omits them otherwise). The same role, name and "
+            "identity document in the same case is the same party: sent again, it answers 200 "
+            "with the party already recorded."
+        ),
+        parameters=[_id_parameter("Case"), IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER],
+        request=s.PartyInputSerializer,
+        responses={
+            201: s.PartyOutputSerializer,
+            200: OpenApiResponse(s.PartyOutputSerializer, description="Already recorded in this case."),
+            **WRITE_ERRORS,
+        },
+    )
+    @idempotent
+    def post(self, request: Request, id: int) -> Response:
+        case = _object(Case.objects.all(), id)
+        values = _validated(s.PartyInputSerializer, request.data)
+        party, created = references.add_party_once(case=case, actor=request.user, **values)
+        data = s.PartyOutputSerializer(party, context={"show_pii": _show_pii(request)}).data
+        return _created_or_found(data, created=created, location=reverse("intake-api:case", args=[case.pk]))
+
+
 # -- orders -----------------------------------------------------------------------------------
 
 

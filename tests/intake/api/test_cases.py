@@ -129,3 +129,49 @@ def test_a_json_array_body_is_refused(court_system, court):
     response = post(court_system, CASES, [1, 2])
     assert response.status_code == 400
     assert not Case.objects.exists()
+
+
+def parties_url(case) -> str:
+    return f"{CASES}{case.pk}/parties/"
+
+
+def test_a_court_system_adds_a_party_once(court_system, clerk_api, case):
+    from intake.models import Party
+
+    body = {"role": "victim", "name": " Dana Seitkali ", "identity_document_number": "880202400456"}
+    first = post(court_system, parties_url(case), body)
+    assert first.status_code == 201, first.json()
+    assert first.json()["role"] == "victim" and "name" not in first.json()  # no PII permission
+    again = post(court_system, parties_url(case), body)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    other = post(court_system, parties_url(case), {**body, "role": "owner"})
+    assert other.status_code == 201
+    party = Party.objects.get(pk=first.json()["id"])
+    assert party.name == "Dana Seitkali" and party.history.first().history_user.api_client.name == "court-system"
+    assert AuditEvent.objects.filter(action="intake.party.added").count() == 2
+    assert "Dana" not in str(list(AuditEvent.objects.values_list("data", flat=True)))
+    assert clerk_api.get(f"{CASES}{case.pk}/").json()["parties"][0]["name"] == "Dana Seitkali"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"role": "judge", "name": "X"}, "role"),
+        ({"role": "victim", "name": ""}, "name"),
+        ({"role": "victim", "name": "   "}, "name"),
+        ({"role": "victim", "name": "X" * 201}, "name"),
+        ({"role": "victim", "name": "X", "email": "x@example.org"}, "email"),
+    ],
+)
+def test_hostile_party_bodies_are_refused_and_nothing_is_written(court_system, case, body, field):
+    from intake.models import Party
+
+    response = post(court_system, parties_url(case), body)
+    assert response.status_code == 400, response.json()
+    assert field in response.json()["errors"]
+    assert not Party.objects.exists()
+
+
+def test_an_auditor_cannot_add_a_party_and_an_unknown_case_is_404(auditor_api, court_system, case):
+    assert post(auditor_api, parties_url(case), {"role": "victim", "name": "X"}).status_code == 403
+    assert post(court_system, f"{CASES}999999/parties/", {"role": "victim", "name": "X"}).status_code == 404
