@@ -261,6 +261,7 @@ class CasePartiesApi(IntakeApi):
         responses={
             201: s.PartyOutputSerializer,
             200: OpenApiResponse(s.PartyOutputSerializer, description="Already recorded in this case."),
+            409: CONFLICT_409,
             **WRITE_ERRORS,
         },
     )
