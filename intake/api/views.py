@@ -18,9 +18,11 @@ fields that differ. Party names and identity documents appear only for callers h
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -40,7 +42,7 @@ from intake.models.cases import PII_PERMISSION
 from reserve.api import pagination
 from reserve.api.authentication import api_token
 from reserve.api.base import ApiEndpoint
-from reserve.api.errors import ErrorSerializer, error_responses
+from reserve.api.errors import ErrorSerializer, PreconditionFailed, error_responses
 from reserve.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER, idempotent
 from reserve.api.parsers import StrictJSONParser
 from reserve.api.permissions import TokenHasScope
@@ -126,6 +128,51 @@ def _id_parameter(what: str) -> OpenApiParameter:
         description=f"{what} id.",
         examples=[OpenApiExample("1", 1)],
     )
+
+
+def _version(record: Model) -> str:
+    """The record's ETag: its latest history row, quoted (every change writes one)."""
+    latest = record.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    return f'"{latest or 0}"'
+
+
+def _tagged(response: Response, record: Model) -> Response:
+    response["ETag"] = _version(record)
+    return response
+
+
+def _locked_if_match(request: Request, model: type[Model], pk: int) -> Model:
+    """Lock the record (inside the caller's transaction) and, when the caller sent If-Match,
+    refuse with 412 unless it names the record's current version: a change made since the
+    caller read it is never overwritten unseen."""
+    if pk > MAX_ID:
+        raise exceptions.NotFound()
+    record = get_object_or_404(model.objects.select_for_update(), pk=pk)
+    header = request.headers.get("If-Match")
+    if header is not None and _version(record) not in [e for e in parse_etags(header) if e.startswith('"')]:
+        raise PreconditionFailed()
+    return record
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional: the ETag of the record as you last read it. If it changed since (a clerk or "
+        "another system), the call is refused with 412 and nothing changes. `*` and weak ETags "
+        "never match."
+    ),
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The record's current version; send it as If-Match with a change.",
+)
+UPDATE_ERRORS = error_responses(400, 401, 403, 404, 412, 429, 503)
 
 
 CONFLICT_409 = OpenApiResponse(
@@ -215,12 +262,13 @@ class CaseDetailApi(IntakeApi):
     @extend_schema(
         tags=[TAG],
         summary="Get a criminal case",
-        parameters=[_id_parameter("Case")],
+        parameters=[_id_parameter("Case"), ETAG],
         responses={200: s.CaseOutputSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, id: int) -> Response:
         case = _object(selectors.cases(), id)
-        return Response(s.CaseOutputSerializer(case, context={"show_pii": _show_pii(request)}).data)
+        data = s.CaseOutputSerializer(case, context={"show_pii": _show_pii(request)}).data
+        return _tagged(Response(data), case)
 
     @extend_schema(
         tags=[TAG],
@@ -230,16 +278,18 @@ class CaseDetailApi(IntakeApi):
             "opening date identify the case and do not change. Recorded in the case's history "
             "and the audit journal (intake.case.updated)."
         ),
-        parameters=[_id_parameter("Case")],
+        parameters=[_id_parameter("Case"), IF_MATCH, ETAG],
         request=s.CaseUpdateInputSerializer,
-        responses={200: s.CaseOutputSerializer, **error_responses(400, 401, 403, 404, 429, 503)},
+        responses={200: s.CaseOutputSerializer, **UPDATE_ERRORS},
     )
     def patch(self, request: Request, id: int) -> Response:
-        case = _object(Case.objects.all(), id)
         values = _validated(s.CaseUpdateInputSerializer, request.data)
-        services.update_case(case=case, actor=request.user, **values)
+        with transaction.atomic():
+            case = _locked_if_match(request, Case, id)
+            services.update_case(case=case, actor=request.user, **values)
         case = selectors.cases().get(pk=case.pk)
-        return Response(s.CaseOutputSerializer(case, context={"show_pii": _show_pii(request)}).data)
+        data = s.CaseOutputSerializer(case, context={"show_pii": _show_pii(request)}).data
+        return _tagged(Response(data), case)
 
 
 class CasePartiesApi(IntakeApi):
@@ -320,11 +370,12 @@ class OrderDetailApi(IntakeApi):
     @extend_schema(
         tags=[TAG],
         summary="Get a court order",
-        parameters=[_id_parameter("Order")],
+        parameters=[_id_parameter("Order"), ETAG],
         responses={200: s.OrderOutputSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, id: int) -> Response:
-        return Response(s.OrderOutputSerializer(_object(selectors.orders(), id)).data)
+        order = _object(selectors.orders(), id)
+        return _tagged(Response(s.OrderOutputSerializer(order).data), order)
 
     @extend_schema(
         tags=[TAG],
@@ -335,15 +386,17 @@ class OrderDetailApi(IntakeApi):
             "an order changes. Recorded in the order's history and the audit journal "
             "(intake.order.updated)."
         ),
-        parameters=[_id_parameter("Order")],
+        parameters=[_id_parameter("Order"), IF_MATCH, ETAG],
         request=s.OrderUpdateInputSerializer,
-        responses={200: s.OrderOutputSerializer, **error_responses(400, 401, 403, 404, 429, 503)},
+        responses={200: s.OrderOutputSerializer, **UPDATE_ERRORS},
     )
     def patch(self, request: Request, id: int) -> Response:
-        order = _object(CourtOrder.objects.all(), id)
         values = _validated(s.OrderUpdateInputSerializer, request.data)
-        services.update_order_status(order=order, actor=request.user, **values)
-        return Response(s.OrderOutputSerializer(selectors.orders().get(pk=order.pk)).data)
+        with transaction.atomic():
+            order = _locked_if_match(request, CourtOrder, id)
+            services.update_order_status(order=order, actor=request.user, **values)
+        order = selectors.orders().get(pk=order.pk)
+        return _tagged(Response(s.OrderOutputSerializer(order).data), order)
 
 
 class OrderDocumentApi(IntakeApi):

@@ -147,7 +147,9 @@ def test_a_court_system_adds_a_party_once(court_system, clerk_api, case):
     other = post(court_system, parties_url(case), {**body, "role": "owner"})
     assert other.status_code == 201
     party = Party.objects.get(pk=first.json()["id"])
-    assert party.name == "Dana Seitkali" and party.history.first().history_user.api_client.name == "court-system"
+    assert (
+        party.name == "Dana Seitkali" and party.history.first().history_user.api_client.name == "court-system"
+    )
     assert AuditEvent.objects.filter(action="intake.party.added").count() == 2
     assert "Dana" not in str(list(AuditEvent.objects.values_list("data", flat=True)))
     assert clerk_api.get(f"{CASES}{case.pk}/").json()["parties"][0]["name"] == "Dana Seitkali"
@@ -175,3 +177,24 @@ def test_hostile_party_bodies_are_refused_and_nothing_is_written(court_system, c
 def test_an_auditor_cannot_add_a_party_and_an_unknown_case_is_404(auditor_api, court_system, case):
     assert post(auditor_api, parties_url(case), {"role": "victim", "name": "X"}).status_code == 403
     assert post(court_system, f"{CASES}999999/parties/", {"role": "victim", "name": "X"}).status_code == 404
+
+
+def test_a_change_made_since_the_caller_read_the_case_is_never_overwritten(court_system, case, clerk):
+    url = f"{CASES}{case.pk}/"
+    etag = court_system.get(url)["ETag"]
+    services.update_case(case=case, investigating_authority="Changed by a clerk", actor=clerk)
+
+    stale = court_system.patch(url, {"investigating_authority": "Mine"}, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412
+    assert_error_body(stale.json(), "precondition_failed")
+    case.refresh_from_db()
+    assert case.investigating_authority == "Changed by a clerk"
+
+    current = court_system.get(url)["ETag"]
+    assert current != etag
+    done = court_system.patch(url, {"investigating_authority": "Mine"}, format="json", HTTP_IF_MATCH=current)
+    assert done.status_code == 200 and done["ETag"] not in (etag, current)
+    weak = court_system.patch(
+        url, {"investigating_authority": "X"}, format="json", HTTP_IF_MATCH="W/" + done["ETag"]
+    )
+    assert weak.status_code == 412

@@ -94,3 +94,22 @@ def test_hostile_order_bodies_are_refused_field_by_field(court_system, case, ove
     assert response.status_code == 400, response.json()
     assert field in response.json()["errors"]
     assert not CourtOrder.objects.exists()
+
+
+def test_an_appeal_recorded_since_the_caller_read_the_order_is_not_overwritten(
+    court_system, api_order, clerk
+):
+    from intake import services
+
+    url = f"{ORDERS}{api_order.pk}/"
+    etag = court_system.get(url)["ETag"]
+    services.update_order_status(order=api_order, appeal_lodged=True, actor=clerk)
+    stale = court_system.patch(url, {"appeal_lodged": False}, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412
+    api_order.refresh_from_db()
+    assert api_order.appeal_lodged is True
+    fresh = court_system.get(url)["ETag"]
+    assert (
+        court_system.patch(url, {"appeal_lodged": False}, format="json", HTTP_IF_MATCH=fresh).status_code
+        == 200
+    )
