@@ -20,12 +20,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intake.custody_chain import append_event
-from intake.models import ChainCheck, ItemState, ReleaseTransfer, SeizedItem
+from intake.models import ChainCheck, CourtOrder, ItemState, ReleaseTransfer, SeizedItem
 from intake.transitions.common import item_evidence, item_lots, refuse
 from intake.transitions.custody import chain_configured, min_confirmations, record_chain_check
 from reserve import roles
@@ -57,6 +58,7 @@ class Released:
     destination: str
     units: int
     request: int | None
+    order: int | None
 
 
 def release_facts(item: SeizedItem) -> Released:
@@ -74,6 +76,7 @@ def release_facts(item: SeizedItem) -> Released:
         destination=event.data["destination"],
         units=item.asset.parse(event.data["amount"]),
         request=event.data.get("request"),
+        order=event.data.get("order"),
     )
 
 
@@ -302,7 +305,21 @@ class ReleaseTransferKind(RequestKind):
         return found
 
     def evidence(self, action) -> list[dict]:
-        return item_evidence(action.item)
+        """The release order and the approved release request that pinned the destination,
+        beside the item's own order and case page."""
+        released = release_facts(action.item)
+        order = CourtOrder.objects.select_related("document").filter(pk=released.order).first()
+        found = item_evidence(action.item, *([order] if order else []))
+        if released.request:
+            found.insert(
+                0,
+                {
+                    "label": _("The release request that pinned the destination (REQ-%(request)06d)")
+                    % {"request": released.request},
+                    "url": reverse("workflow:request", args=[released.request]),
+                },
+            )
+        return found
 
     def check_executable(self, action: ReleaseTransferAction) -> None:
         item = action.item

@@ -47,6 +47,10 @@ def test_offline_the_transfer_is_recorded_with_evidence_and_the_fee_comes_from_t
     kind = get_kind(RELEASE_TRANSFER)
     notices = kind.notices(kind.parse(request.payload))
     assert any("0.0001" in notice for notice in notices)  # the fee is shown to the approver
+    evidence = kind.evidence(kind.parse(request.payload))
+    release = CustodyEvent.objects.get(item=item, action="intake.item.released").data
+    assert evidence[0]["url"] == f"/workflow/requests/{release['request']}/"
+    assert any(release["order_number"] in shown["label"] for shown in evidence)
 
     approve(request, team.custody1)
     request.refresh_from_db()
