@@ -5,6 +5,7 @@ changes only when the request is approved and executed."""
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import CourtOrder, ItemState, OrderKind, ReleaseTransfer, SeizedItem
@@ -14,6 +15,7 @@ from intake.transitions import (
     RELEASE,
     RELEASE_TRANSFER,
     TAKE_INTO_CUSTODY,
+    release_facts,
     request_custody_intake,
     request_release_transfer,
 )
@@ -129,7 +131,16 @@ class ReleaseTransferForm(_ItemProposalForm):
 
     request_kind = RELEASE_TRANSFER
     title = _("Record the transfer of the released coins to their owner")
-    txid = forms.CharField(label=_("transaction id"), max_length=100)
+    fixed_fields = ("item_label", "pinned_destination", "released_amount")
+    pinned_destination = forms.CharField(
+        label=_("destination pinned by the release"),
+        required=False,
+        widget=forms.TextInput(attrs={"size": 70}),
+    )
+    released_amount = forms.CharField(label=_("amount released"), required=False)
+    txid = forms.CharField(
+        label=_("transaction id"), max_length=100, widget=forms.TextInput(attrs={"size": 70})
+    )
     sent_amount = forms.CharField(
         label=_("amount received by the destination"),
         required=False,
@@ -148,6 +159,19 @@ class ReleaseTransferForm(_ItemProposalForm):
             "Required where no chain source verifies the transfer (e.g. the signed transaction's record)."
         ),
     )
+
+    @classmethod
+    def initial_for(cls, instance: SeizedItem) -> dict:
+        initial = super().initial_for(instance)
+        try:
+            released = release_facts(instance)
+        except ValidationError:
+            return initial  # not released: the engine refuses the request with the reason
+        return {
+            **initial,
+            "pinned_destination": released.destination,
+            "released_amount": f"{instance.asset.format(released.units)} {instance.asset.symbol}",
+        }
 
     def payload(self) -> dict:
         return {

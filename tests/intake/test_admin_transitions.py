@@ -132,6 +132,10 @@ def test_the_release_transfer_action_applies_to_released_items_and_makes_the_req
     assert client.get(propose_url(held, "release-transfer")).status_code in (302, 403, 404)
 
     item = released()
+    form = client.get(propose_url(item, "release-transfer")).content.decode()
+    assert (
+        "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4" in form and "0.50000000 BTC" in form
+    )  # what was pinned
     page = client.post(propose_url(item, "release-transfer"), {"txid": "cd" * 32, "sent_amount": "0.5"})
     assert page.status_code == 200  # offline: the evidence is required, shown on the form
     assert not ApprovalRequest.objects.filter(kind=RELEASE_TRANSFER).exists()
