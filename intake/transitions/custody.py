@@ -173,6 +173,17 @@ def request_custody_intake(
     )
 
 
+def payload_item(payload: dict) -> SeizedItem | None:
+    """The item a raw payload names, or None when it names none readable (``clean_payload``
+    then says why)."""
+    raw = payload.get("item") if isinstance(payload, dict) else None
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
+        return None
+    if int(raw) > 2**63 - 1:
+        return None
+    return SeizedItem.objects.select_related("asset", "custody_wallet").filter(pk=int(raw)).first()
+
+
 @dataclass(frozen=True)
 class TakeIntoCustodyAction:
     item: SeizedItem
@@ -191,6 +202,17 @@ class TakeIntoCustodyKind(RequestKind):
     label = gettext_lazy("Seized coins taken into custody")
     slug = "custody-intake"
     maker_roles = (roles.INTAKE_CLERK,)
+    api_serializer = "intake.transitions.serializers.CustodyIntakePayloadSerializer"
+
+    def prepare(self, payload: dict, *, maker) -> dict:
+        """Where a chain source serves the item's network and the payload names no check yet,
+        ask it now (every face: admin, workflow, API) and name the recorded check."""
+        item = payload_item(payload)
+        if item is None or payload.get("chain_check") or item.state not in INTAKE_FROM:
+            return payload
+        if not verified_on_chain(item):
+            return payload
+        return {**payload, "chain_check": check_on_chain(item=item, actor=maker).pk}
 
     def clean_payload(self, payload: dict) -> dict:
         errors = checks.PayloadErrors()

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from intake.custody_chain import append_event
 from intake.models import ChainCheck, CourtOrder, ItemState, ReleaseTransfer, SeizedItem
 from intake.transitions.common import item_evidence, item_lots, refuse
-from intake.transitions.custody import chain_configured, min_confirmations, record_chain_check
+from intake.transitions.custody import chain_configured, min_confirmations, payload_item, record_chain_check
 from reserve import roles
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy
@@ -95,6 +95,22 @@ def _normalized_txid(item: SeizedItem, txid: str) -> str:
     return normalize_txid(item.network, (txid or "").strip())
 
 
+def check_transfer(*, item: SeizedItem, payload: dict, maker, transports=None) -> dict:
+    """Ask the chain source what the payload's transaction pays the destination the item's
+    release pinned, record the answer, and return the payload naming it (the amount received
+    defaults to what the chain says)."""
+    released = release_facts(item)
+    ensure_not_sent(item)
+    normalized = _normalized_txid(item, payload.get("txid") if isinstance(payload.get("txid"), str) else "")
+    check = record_chain_check(
+        item=item, txid=normalized, addresses=[released.destination], actor=maker, transports=transports
+    )
+    prepared = {**payload, "chain_check": check.pk, "txid": normalized}
+    if not payload.get("sent_amount"):
+        prepared["sent_amount"] = item.asset.format(check.paid_units)
+    return prepared
+
+
 def request_release_transfer(
     *,
     item: SeizedItem,
@@ -118,16 +134,7 @@ def request_release_transfer(
         return create_request(kind=RELEASE_TRANSFER, payload={}, maker=maker, idempotency_key=idempotency_key)
     payload = {"item": item.pk, "txid": txid, "sent_amount": sent_amount, "evidence": evidence}
     if chain_configured(item.network):
-        released = release_facts(item)
-        ensure_not_sent(item)
-        normalized = _normalized_txid(item, txid)
-        check = record_chain_check(
-            item=item, txid=normalized, addresses=[released.destination], actor=maker, transports=transports
-        )
-        payload["chain_check"] = check.pk
-        payload["txid"] = normalized
-        if not sent_amount:
-            payload["sent_amount"] = item.asset.format(check.paid_units)
+        payload = check_transfer(item=item, payload=payload, maker=maker, transports=transports)
     return create_request(
         kind=RELEASE_TRANSFER,
         payload=payload,
@@ -157,6 +164,15 @@ class ReleaseTransferKind(RequestKind):
     label = gettext_lazy("Released coins sent to their owner")
     slug = "release-transfers"
     maker_roles = (roles.INTAKE_CLERK, roles.CUSTODY_OFFICER)
+    api_serializer = "intake.transitions.serializers.ReleaseTransferPayloadSerializer"
+
+    def prepare(self, payload: dict, *, maker) -> dict:
+        """Where a chain source serves the item's network and the payload names no check yet,
+        ask it now, whichever face makes the request."""
+        item = payload_item(payload)
+        if item is None or payload.get("chain_check") or not chain_configured(item.network):
+            return payload
+        return check_transfer(item=item, payload=payload, maker=maker)
 
     def clean_payload(self, payload: dict) -> dict:
         errors = checks.PayloadErrors()

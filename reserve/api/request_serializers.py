@@ -99,8 +99,12 @@ PAYLOAD_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
 
 
 def payload_from(validated: dict, serializer_class: type[serializers.Serializer]) -> dict:
-    """The action's payload: the payload fields of the validated input (no comment/evidence)."""
-    return {name: validated[name] for name in serializer_class().fields if name in validated}
+    """The action's payload: the payload fields of the validated input (no comment/evidence).
+    A payload serializer whose kind stores a field under a name the request itself uses (the
+    maker's ``comment`` or ``evidence`` documents) names it otherwise in the API and maps it
+    back with ``payload_keys`` (API name → payload key)."""
+    keys = getattr(serializer_class, "payload_keys", {})
+    return {keys.get(name, name): validated[name] for name in serializer_class().fields if name in validated}
 
 
 class DecisionInputSerializer(serializers.Serializer):

@@ -52,6 +52,14 @@ class RequestKind:
     #: ``create_request`` and ``amend_request``, so every face refuses the same way.
     maker_roles: ClassVar[tuple[str, ...] | None] = None
 
+    def prepare(self, payload: dict, *, maker) -> dict:
+        """Gather the facts the request must name before it is made, outside any transaction,
+        and return the payload to clean (e.g. ask a chain source about a transaction and record
+        its answer, naming the record in the payload). Called by ``create_request`` and
+        ``amend_request`` for every face, after the maker's role is checked; no chain or
+        network I/O ever happens while deciding. The default changes nothing."""
+        return payload
+
     def clean_payload(self, payload: dict) -> dict:
         """Validate and normalise; raise ValidationError with field errors. Pure: no writes.
 

@@ -120,7 +120,7 @@ def create_request(
             if existing.maker_id != maker.pk or existing.kind != kind:
                 raise ApprovalError(_("This idempotency key belongs to another request."))
             return existing
-    clean = handler.clean_payload(payload)
+    clean = handler.clean_payload(handler.prepare(payload, maker=maker))
     action = handler.parse(clean)
     handler.check_executable(action)
     facts = with_valuation(handler.match_facts(action))
@@ -157,12 +157,15 @@ def create_request(
 @retry_on_conflict
 def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: str = "") -> ApprovalRequest:
     """Change a pending request's action. Every decision made so far stops counting."""
+    handler = _kind(request.kind)
+    if request.maker_id == maker.pk:
+        _ensure_may_make(handler, maker)
+        payload = handler.prepare(payload, maker=maker)  # before the row lock: it may ask a source
     with transaction.atomic():
         locked = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
         if locked.maker_id != maker.pk:
             raise ApprovalError(_("Only the maker can amend a request."))
         ensure_open(locked)
-        handler = _kind(locked.kind)
         _ensure_may_make(handler, maker)
         clean = handler.clean_payload(payload)
         action = handler.parse(clean)

@@ -76,3 +76,68 @@ def test_a_cancellation_needs_a_reason_through_the_api(team, register):
     )
     assert made.status_code == 201, made.json()
     assert ApprovalRequest.objects.get(kind=CANCEL).payload["reason"] == "Order withdrawn by the court"
+
+
+def test_custody_intake_through_the_api_checks_the_chain_first(settings, team, register, wallet):
+    from intake.models import ChainCheck
+    from intake.transitions import TAKE_INTO_CUSTODY
+    from tests.intake.esplora import esplora
+    from tests.support.factories import WalletAddressFactory
+
+    custody_address = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+    WalletAddressFactory(wallet=wallet, address=custody_address)
+    item = register()
+    esplora(settings, pays_to=custody_address, value=50_000_000)
+    settings.CHAIN_SOURCES = {
+        "bitcoin": {**settings.CHAIN_SOURCES["bitcoin"], "base_url": "http://127.0.0.1:9/api"}
+    }
+    _client, secret = client_with_token("clerk-desk", MAKER_SCOPES, user=team.maker)
+    response = bearer(secret).post(
+        "/api/v1/requests/custody-intake/",
+        {"item": item.pk, "received_amount": "0.5"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+    )
+    # No transport is injected here: the source is unreachable, and that is a refusal that
+    # names the item, with nothing made.
+    assert response.status_code == 400, response.json()
+    assert "item" in response.json()["errors"]
+    assert not ApprovalRequest.objects.filter(kind=TAKE_INTO_CUSTODY).exists()
+    assert not ChainCheck.objects.exists()
+
+
+def test_offline_custody_intake_through_the_api_needs_the_evidence(team, register):
+    from intake.transitions import TAKE_INTO_CUSTODY
+
+    item = register()
+    _client, secret = client_with_token("clerk-desk", MAKER_SCOPES, user=team.maker)
+    api = bearer(secret)
+    body = {"item": item.pk, "received_amount": "0.5"}
+    refused = api.post(
+        "/api/v1/requests/custody-intake/", body, format="json", HTTP_IDEMPOTENCY_KEY=new_key()
+    )
+    assert refused.status_code == 400 and "evidence" in refused.json()["errors"]
+    made = api.post(
+        "/api/v1/requests/custody-intake/",
+        {**body, "receipt_evidence": "Exchange statement 2026/118"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+    )
+    assert made.status_code == 201, made.json()
+    assert ApprovalRequest.objects.get(kind=TAKE_INTO_CUSTODY).maker == team.maker
+
+
+def test_a_release_transfer_is_recorded_through_the_api(team, released):
+    from intake.transitions import RELEASE_TRANSFER
+
+    item = released()
+    _client, secret = client_with_token("custody-desk", MAKER_SCOPES, user=team.custody2)
+    response = bearer(secret).post(
+        "/api/v1/requests/release-transfers/",
+        {"item": item.pk, "txid": "cd" * 32, "sent_amount": "0.4999", "transfer_evidence": "Signed record"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+    )
+    assert response.status_code == 201, response.json()
+    request = ApprovalRequest.objects.get(kind=RELEASE_TRANSFER)
+    assert request.maker == team.custody2 and request.payload["sent_amount"] == "0.49990000"

@@ -180,16 +180,40 @@ def test_too_few_confirmations_are_refused(settings, team, register, wallet):
     assert refused.value.error_dict["chain_check"][0].code == "unconfirmed"
 
 
-def test_with_a_chain_source_a_request_without_a_check_is_refused(settings, team, register, wallet):
+def test_with_a_chain_source_every_face_asks_the_chain_before_the_request_is_made(
+    settings, monkeypatch, team, register, wallet
+):
+    """``create_request`` itself (the admin, the workflow screens and the API all call it)
+    asks the chain through the kind's ``prepare``: a payload naming no check gets one."""
+    from reserve.approvals.services import create_request
+    from reserve.chain import services as chain_services
+
+    WalletAddressFactory(wallet=wallet, address=CUSTODY_ADDRESS)
+    item = register()
+    transports, calls = esplora(settings, pays_to=CUSTODY_ADDRESS, value=50_000_000)
+    monkeypatch.setattr(
+        "intake.transitions.custody.chain_source",
+        lambda network, transport=None: chain_services.chain_source(network, transport=transports[network]),
+    )
+    request = create_request(
+        kind=TAKE_INTO_CUSTODY,
+        payload={"item": item.pk, "received_amount": "0.5", "evidence": ""},
+        maker=team.maker,
+    )
+    assert calls and request.payload["chain_check"] == ChainCheck.objects.get(item=item).pk
+
+
+def test_with_an_unreachable_chain_source_nothing_is_made(settings, team, register, wallet):
     from reserve.approvals.services import create_request
 
     WalletAddressFactory(wallet=wallet, address=CUSTODY_ADDRESS)
     item = register()
-    esplora(settings, pays_to=CUSTODY_ADDRESS, value=50_000_000)
+    esplora(settings, pays_to=CUSTODY_ADDRESS, value=50_000_000)  # configured, never reached
     with pytest.raises(ValidationError) as refused:
         create_request(
             kind=TAKE_INTO_CUSTODY,
             payload={"item": item.pk, "received_amount": "0.5", "evidence": "Trust me"},
             maker=team.maker,
         )
-    assert refused.value.error_dict["chain_check"][0].code == "not_checked"
+    assert refused.value.error_dict["item"][0].code == "source_unavailable"
+    assert not ApprovalRequest.objects.filter(kind=TAKE_INTO_CUSTODY).exists()
