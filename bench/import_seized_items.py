@@ -13,19 +13,19 @@ openpyxl, then times, in one run:
   transaction, each with its history row (simple-history writes it on save), no checks, no
   audit or custody-chain rows.
 
-Runs with DEBUG off (``DJANGO_DEBUG=0`` unless set), as in production. It also prints the peak
-traced memory (tracemalloc) of a preview of ``--small`` lines and of ``--rows`` lines, their
-ratio and the growth per line: the rows stream, 500 at a time, and the outputs seen in the file
-(to name a duplicate's first row) are kept in a temporary on-disk SQLite database, outside
-Python's heap (its page cache is capped at 256 KiB). What still grows is openpyxl's: about 80
-bytes a row that its streaming parser leaves behind (cleared ``<row>`` elements stay attached
-to ``<sheetData>``), bounded by the row limit. openpyxl writes inline strings, so this file has
-no shared-string table; an XLSX saved by Excel has one, which openpyxl holds whole (~90 bytes
-a distinct txid or amount), bounded by ``Limits.max_shared_strings_bytes``.
+Runs with DEBUG off (``DJANGO_DEBUG=0`` unless set), as in production. With
+``--shared-strings`` the timed file has its texts in a shared-string table, as Excel saves it
+(openpyxl writes inline strings; the bench moves them). It also prints the peak traced memory
+(tracemalloc) of a preview of ``--small`` lines and of ``--rows`` lines, for both kinds of
+file, their ratio and the growth per line, which should be about nothing: the rows stream, 500
+at a time; the sheet is read by ``reserve.tabular``'s streaming reader (each parsed element
+detached once read, the shared-string table in a temporary file); and the outputs seen in the
+file (to name a duplicate's first row) are kept in a temporary on-disk SQLite database, outside
+Python's heap (its page cache is capped at 256 KiB).
 
 Profile (``--profile``): most of the import is Django compiling the bulk inserts (the item,
 its history row, its audit event, its first custody event and that event's journal row: five
-rows per line against two for the baseline) and openpyxl reading the sheet; the checks
+rows per line against two for the baseline) and reading the sheet's XML; the checks
 themselves (amount, address, txid) and the one look-up of registered outputs per 500 lines are
 a small part. The duplicate look-ups repeat the partial unique index's condition
 (``txid <> ''``), without which SQLite's planner scans the table.
