@@ -129,13 +129,12 @@ def main() -> None:
 
     stamp = int(time.time())
     clerk = get_user_model().objects.create_user(username=f"bench-miner-{stamp}", password=None)
-    wallet = Wallet.objects.filter(code="bench-mined").first() or Wallet.objects.create(
-        code="bench-mined", name="Bench mined", kind="cold_multisig", network="bitcoin"
-    )
     address = normalize_address("bitcoin", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
     last_day = FIRST_DAY + dt.timedelta(days=args.days - 1)
 
     def new_report(name: str):
+        # One wallet a site: register_site refuses a wallet that keeps another site's output.
+        wallet = Wallet.objects.create(code=name, name=name, kind="cold_multisig", network="bitcoin")
         site = services.register_site(
             name=name,
             region="Pavlodar",

@@ -21,8 +21,8 @@ held :data:`CHUNK_ROWS` at a time, and the report keeps the first :data:`PREVIEW
 the first :data:`MAX_ERRORS` refusals and totals per asset. The outputs already seen (to name a
 duplicate's first row) are kept in a temporary on-disk SQLite database (:class:`_SeenOutputs`)
 with a small page cache, not in a Python set; assets and wallets looked up are cached up to
-:data:`MAX_CACHED_NAMES` names each. What still grows with an XLSX is openpyxl's: see
-:mod:`reserve.tabular`.
+:data:`MAX_CACHED_NAMES` names each. An XLSX's sheet and shared-string table are streamed too
+(:mod:`reserve.tabular`).
 """
 
 from __future__ import annotations
@@ -84,8 +84,9 @@ def limits() -> Limits:
         max_bytes=int(getattr(settings, "INTAKE_IMPORT_MAX_BYTES", 8 * 1024 * 1024)),
         max_rows=max_rows,
         max_columns=len(COLUMNS) + 5,
-        # An XLSX's shared texts (held whole by openpyxl): a line names at most a few distinct
-        # ones (txid, address, amount, account), ~250 bytes of XML; twice that, 4 MiB at least.
+        # An XLSX's shared texts (copied to a temporary file, not held): a line names at most a
+        # few distinct ones (txid, address, amount, account), ~250 bytes of XML; twice that,
+        # 4 MiB at least.
         max_shared_strings_bytes=max(4 * 1024 * 1024, 512 * max_rows),
     )
 
