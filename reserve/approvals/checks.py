@@ -7,7 +7,6 @@ Each refusal carries a code: see :mod:`reserve.approvals.errors`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,9 +14,9 @@ from django.utils.translation import gettext as _
 from reserve.approvals.access import approver_group_ids
 from reserve.approvals.errors import ApprovalError
 from reserve.approvals.policies import match_policy
-from reserve.approvals.quorum import policy_tiers
+from reserve.approvals.quorum import Standing, policy_tiers
 from reserve.approvals.registry import MatchFacts
-from reserve.models import ApprovalRequest, Decision, RequestStatus
+from reserve.models import ApprovalRequest, RequestStatus
 
 
 def ensure_open(request: ApprovalRequest, now: dt.datetime | None = None) -> None:
@@ -66,18 +65,18 @@ def refusal_reason(request: ApprovalRequest, user, *, digest: str | None = None)
     return refusal.messages[0] if refusal is not None else None
 
 
-def check_decider(
-    request: ApprovalRequest, user, *, digest: str, decisions: Iterable[Decision] | None = None
-) -> None:
-    """Raise the first rule ``user`` fails to decide ``request`` now. ``decisions``: the
-    request's decisions on its current revision, if the caller has read them already."""
+def check_decider(request: ApprovalRequest, user, *, digest: str, standing: Standing | None = None) -> None:
+    """Raise the first rule ``user`` fails to decide ``request`` now. ``standing``: the
+    request's decisions and the approvers' groups, when the caller (``decide``) has read them
+    already under the lock."""
     ensure_open(request)
     if user is None or not user.is_authenticated or not user.is_active:
         raise ApprovalError(_("Only an active, signed-in user can decide."), code="refused")
     if user.pk == request.maker_id and not request.policy.maker_may_approve:
         raise ApprovalError(_("You made this request; the maker cannot decide it."), code="refused")
     tier_groups = {tier.group_id for tier in policy_tiers(request.policy)}
-    if not approver_group_ids(user) & tier_groups:
+    user_groups = standing.groups.get(user.pk, set()) if standing is not None else approver_group_ids(user)
+    if not user_groups & tier_groups:
         raise ApprovalError(
             _("You are not an approver in any group this request's policy requires."), code="refused"
         )
@@ -97,8 +96,8 @@ def check_decider(
             ),
             code="digest_mismatch",
         )
-    if decisions is not None:
-        already = any(d.approver_id == user.pk and d.revision == request.revision for d in decisions)
+    if standing is not None:
+        already = any(d.approver_id == user.pk and d.revision == request.revision for d in standing.decisions)
     else:
         already = request.decisions.filter(approver=user, revision=request.revision).exists()
     if already:

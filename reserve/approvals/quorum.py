@@ -31,10 +31,33 @@ class TierProgress:
 def _groups_of(user_ids: Iterable[int]) -> dict[int, set[int]]:
     members: dict[int, set[int]] = {}
     for user_id, group_id in (
-        active_memberships().filter(user_id__in=list(user_ids)).values_list("user_id", "group_id")
+        active_memberships().filter(user_id__in=list(user_ids)).order_by().values_list("user_id", "group_id")
     ):
         members.setdefault(user_id, set()).add(group_id)
     return members
+
+
+@dataclass
+class Standing:
+    """What ``decide`` reads once, under the request's lock, and hands to the decision checks
+    and the quorum: the request's decisions on its current revision (with their approvers, in
+    decision order) and the active approver groups of the deciding user and of everyone who
+    decided that revision."""
+
+    decisions: list[Decision]
+    groups: dict[int, set[int]]
+
+    @classmethod
+    def read(cls, request: ApprovalRequest, user) -> Standing:
+        decisions = list(request.decisions.filter(revision=request.revision).select_related("approver"))
+        user_ids = {d.approver_id for d in decisions}
+        if user is not None and user.is_authenticated:
+            user_ids.add(user.pk)
+        return cls(decisions=decisions, groups=_groups_of(user_ids))
+
+    def add(self, decision: Decision) -> None:
+        """Count a decision just recorded by the deciding user (whose groups are known)."""
+        self.decisions = sorted([*self.decisions, decision], key=lambda d: (d.decided_at, d.pk))
 
 
 def _seat(tiers: list, user_ids: list[int], members: dict[int, set[int]]) -> dict[int, int]:
@@ -73,18 +96,14 @@ def policy_tiers(policy: ApprovalPolicy) -> list[PolicyTier]:
     return list(policy.tiers.select_related("group").order_by("position"))
 
 
-def counting_approvals(
-    request: ApprovalRequest, decisions: Iterable[Decision] | None = None
-) -> list[Decision]:
+def counting_approvals(request: ApprovalRequest, standing: Standing | None = None) -> list[Decision]:
     """Approvals that count now: made on the current revision and digest, by an active user who
-    is still an approver, and not by the maker unless the policy allows it.
-
-    ``decisions``: the request's decisions already read (with their approvers, in decision
-    order), to be filtered here instead of read again."""
-    if decisions is not None:
+    is still an approver, and not by the maker unless the policy allows it. With ``standing``,
+    its decisions are filtered instead of read again."""
+    if standing is not None:
         return [
             d
-            for d in decisions
+            for d in standing.decisions
             if d.verdict == Verdict.APPROVE
             and d.revision == request.revision
             and d.digest == request.payload_digest
@@ -102,15 +121,13 @@ def counting_approvals(
     return list(qs)
 
 
-def quorum_progress(
-    request: ApprovalRequest, decisions: Iterable[Decision] | None = None
-) -> list[TierProgress]:
-    """How far the counting approvals fill each tier; ``decisions`` as for
-    :func:`counting_approvals`."""
-    counted = counting_approvals(request, decisions)
+def quorum_progress(request: ApprovalRequest, standing: Standing | None = None) -> list[TierProgress]:
+    """How far the counting approvals fill each tier (from ``standing`` if given)."""
+    counted = counting_approvals(request, standing)
     tiers = policy_tiers(request.policy)
     approver_ids = [d.approver_id for d in counted]
-    seat_of = _seat(tiers, approver_ids, _groups_of(approver_ids))
+    groups = standing.groups if standing is not None else _groups_of(approver_ids)
+    seat_of = _seat(tiers, approver_ids, groups)
     names = {d.approver_id: d.approver.get_username() for d in counted}
     progress = []
     for tier, seats in zip(tiers, _tier_seat_ranges(tiers), strict=True):
@@ -137,7 +154,7 @@ def policy_shortfall(policy: ApprovalPolicy, *, maker=None) -> list[str]:
     # Only the policy's own groups matter for its seats, so one read of those memberships is
     # each person's groups as far as this policy is concerned.
     members: dict[int, set[int]] = {}
-    for user_id, group_id in people.values_list("user_id", "group_id"):
+    for user_id, group_id in people.order_by().values_list("user_id", "group_id"):
         members.setdefault(user_id, set()).add(group_id)
     user_ids = sorted(members)
     seat_of = _seat(tiers, user_ids, members)

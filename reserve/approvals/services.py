@@ -24,7 +24,7 @@ from reserve.approvals.access import may_make_kind, may_make_requests
 from reserve.approvals.checks import check_decider, decision_refusal, ensure_open, refusal_reason
 from reserve.approvals.errors import STATE_CONFLICTS, ApprovalError
 from reserve.approvals.policies import install_default_policies, match_policy
-from reserve.approvals.quorum import TierProgress, policy_shortfall, quorum_met, quorum_progress
+from reserve.approvals.quorum import Standing, TierProgress, policy_shortfall, quorum_met, quorum_progress
 from reserve.approvals.registry import MatchFacts, RequestKind, UnknownKind, get_kind
 from reserve.approvals.selectors import requests_awaiting
 from reserve.approvals.valuation import with_valuation
@@ -273,10 +273,10 @@ def decide(
             )
             .get(pk=request.pk)
         )
-        # This revision's decisions, read once: whether the approver already decided, and then
-        # (with the new one) whether the quorum is met.
-        decisions = list(locked.decisions.filter(revision=locked.revision).select_related("approver"))
-        check_decider(locked, approver, digest=digest, decisions=decisions)
+        # This revision's decisions and the approvers' groups, read once: whether the approver
+        # may decide, and then (with the new decision) whether the quorum is met.
+        standing = Standing.read(locked, approver)
+        check_decider(locked, approver, digest=digest, standing=standing)
         if locked.policy.requires_second_factor and not second_factor:
             raise ApprovalError(_("This decision needs a verified second factor."))
         decision = Decision.objects.create(
@@ -300,8 +300,8 @@ def decide(
             _close(locked, RequestStatus.REJECTED, approver)
             record_event(action="reserve.request.rejected", actor=approver, subject=locked)
         else:
-            decisions = sorted([*decisions, decision], key=lambda d: (d.decided_at, d.pk))
-            progress = quorum_progress(locked, decisions)
+            standing.add(decision)
+            progress = quorum_progress(locked, standing)
             if all(t.met for t in progress):
                 _execute(locked, approver, progress)
     return locked

@@ -28,7 +28,7 @@ AddressRows = list[tuple[str, dt.datetime]]
 def active_address_rows(wallet: Wallet) -> AddressRows:
     """One read of what both :func:`destination_addresses` and :func:`destination_ready_at`
     need, for a step that asks both."""
-    return list(wallet.addresses.filter(is_active=True).values_list("address", "created_at"))
+    return list(wallet.addresses.filter(is_active=True).order_by().values_list("address", "created_at"))
 
 
 def destination_addresses(wallet: Wallet, rows: AddressRows | None = None) -> list[str]:

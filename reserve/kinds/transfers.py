@@ -179,7 +179,7 @@ class TransferKind(RequestKind):
             account.wallet_id: account
             for account in Account.objects.filter(
                 wallet_id__in=[source.pk, destination.pk], category=action.category, asset=asset
-            )
+            ).order_by()
         }
         action.loaded["accounts"] = accounts
         available = accounts[source.pk].balance if source.pk in accounts else 0
