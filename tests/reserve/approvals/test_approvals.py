@@ -555,9 +555,10 @@ class TestQueryCount:
         second = self.flow(team, wallet, other_wallet, approve)
         third = self.flow(team, wallet, other_wallet, approve)
         assert second == third
-        # make, approve, approve and execute (22 of these are the posting's own statements);
-        # before issue #16 they took 22, 13 and 55
+        # make, approve, approve and execute; the last holds the posting's own statements (22
+        # on SQLite, 23 on PostgreSQL). Before issue #16 they took 22, 13 and 55 on SQLite.
         made, approved, executed = second
+        posting = 22 if connection.vendor == "sqlite" else 23
         assert made <= 14
         assert approved <= 9
-        assert executed <= 39
+        assert executed <= 17 + posting
