@@ -72,7 +72,7 @@ def approver_group_ids(user) -> set[int]:
     """The approver groups ``user`` currently sits in (explicit memberships, not Django groups)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return set()
-    return set(active_memberships().filter(user=user).values_list("group_id", flat=True))
+    return set(active_memberships().filter(user=user).order_by().values_list("group_id", flat=True))
 
 
 def requests_visible_to(user) -> QuerySet[ApprovalRequest]:

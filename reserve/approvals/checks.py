@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from reserve.approvals.access import approver_group_ids
 from reserve.approvals.errors import ApprovalError
 from reserve.approvals.policies import match_policy
+from reserve.approvals.quorum import Standing, policy_tiers
 from reserve.approvals.registry import MatchFacts
 from reserve.models import ApprovalRequest, RequestStatus
 
@@ -64,14 +65,18 @@ def refusal_reason(request: ApprovalRequest, user, *, digest: str | None = None)
     return refusal.messages[0] if refusal is not None else None
 
 
-def check_decider(request: ApprovalRequest, user, *, digest: str) -> None:
+def check_decider(request: ApprovalRequest, user, *, digest: str, standing: Standing | None = None) -> None:
+    """Raise the first rule ``user`` fails to decide ``request`` now. ``standing``: the
+    request's decisions and the approvers' groups, when the caller (``decide``) has read them
+    already under the lock."""
     ensure_open(request)
     if user is None or not user.is_authenticated or not user.is_active:
         raise ApprovalError(_("Only an active, signed-in user can decide."), code="refused")
     if user.pk == request.maker_id and not request.policy.maker_may_approve:
         raise ApprovalError(_("You made this request; the maker cannot decide it."), code="refused")
-    tier_groups = set(request.policy.tiers.values_list("group_id", flat=True))
-    if not approver_group_ids(user) & tier_groups:
+    tier_groups = {tier.group_id for tier in policy_tiers(request.policy)}
+    user_groups = standing.groups.get(user.pk, set()) if standing is not None else approver_group_ids(user)
+    if not user_groups & tier_groups:
         raise ApprovalError(
             _("You are not an approver in any group this request's policy requires."), code="refused"
         )
@@ -91,5 +96,9 @@ def check_decider(request: ApprovalRequest, user, *, digest: str) -> None:
             ),
             code="digest_mismatch",
         )
-    if request.decisions.filter(approver=user, revision=request.revision).exists():
+    if standing is not None:
+        already = any(d.approver_id == user.pk and d.revision == request.revision for d in standing.decisions)
+    else:
+        already = request.decisions.filter(approver=user, revision=request.revision).exists()
+    if already:
         raise ApprovalError(_("You have already decided this request."), code="already_decided")

@@ -83,6 +83,31 @@ def wallet(payload: dict, field: str, errors: PayloadErrors, asset: Asset | None
     return found
 
 
+def wallets(
+    payload: dict, fields: Iterable[str], errors: PayloadErrors, asset: Asset | None
+) -> dict[str, Wallet | None]:
+    """:func:`wallet` for several fields at once, read in one query: ``{field: wallet or None}``,
+    with the same message per bad field."""
+    fields = list(fields)
+    codes = {field: text(payload, field, errors) for field in fields}
+    found = Wallet.objects.in_bulk([code for code in codes.values() if code], field_name="code")
+    chosen: dict[str, Wallet | None] = {}
+    for field, code in codes.items():
+        each = found.get(code) if code else None
+        if each is not None and not each.is_active:
+            each = None
+        if code and each is None:
+            errors.add(field, _("No active custody wallet %(code)s.") % {"code": code})
+        elif each is not None and asset is not None and each.network != asset.network:
+            errors.add(
+                field,
+                _("Wallet %(code)s is not on the %(network)s network.")
+                % {"code": code, "network": asset.network},
+            )
+        chosen[field] = each
+    return chosen
+
+
 def amount(
     payload: dict,
     field: str,
@@ -133,18 +158,27 @@ def held_units(wallet: Wallet, category: str, asset: Asset) -> int:
     return balance or 0
 
 
-def ensure_active(*, asset: Asset, wallets: Iterable[Wallet]) -> None:
+def ensure_active(*, asset: Asset, wallets: Iterable[Wallet], fresh: bool = False) -> None:
     """Re-checked at execution: a wallet or asset deactivated since the request was made (keys
     suspected compromised, say) receives and sends nothing. The request's state is in the way,
-    not the decider's input: the refusal's code is ``deactivated`` (a conflict, 409 in the API)."""
-    if not Asset.objects.filter(pk=asset.pk, is_active=True).exists():
+    not the decider's input: the refusal's code is ``deactivated`` (a conflict, 409 in the API).
+
+    ``fresh``: the caller read ``asset`` and ``wallets`` from the database in this very step (a
+    kind's ``parse`` inside the deciding transaction), so their own ``is_active`` is what a new
+    read would return; they are not read again."""
+    wallets = list(wallets)
+    if not (asset.is_active if fresh else Asset.objects.filter(pk=asset.pk, is_active=True).exists()):
         raise ApprovalError(
             _("Asset %(symbol)s has been deactivated.") % {"symbol": asset.symbol}, code="deactivated"
         )
-    wallets = list(wallets)
-    inactive = set(
-        Wallet.objects.filter(pk__in=[w.pk for w in wallets], is_active=False).values_list("pk", flat=True)
-    )
+    if fresh:
+        inactive = {w.pk for w in wallets if not w.is_active}
+    else:
+        inactive = set(
+            Wallet.objects.filter(pk__in=[w.pk for w in wallets], is_active=False).values_list(
+                "pk", flat=True
+            )
+        )
     for each in wallets:  # one query for every wallet; the first inactive one in order is named
         if each.pk in inactive:
             raise ApprovalError(

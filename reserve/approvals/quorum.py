@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from reserve.approvals.access import active_memberships
-from reserve.models import ApprovalPolicy, ApprovalRequest, Decision, Verdict
+from reserve.models import ApprovalPolicy, ApprovalRequest, Decision, PolicyTier, Verdict
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,33 @@ class TierProgress:
 def _groups_of(user_ids: Iterable[int]) -> dict[int, set[int]]:
     members: dict[int, set[int]] = {}
     for user_id, group_id in (
-        active_memberships().filter(user_id__in=list(user_ids)).values_list("user_id", "group_id")
+        active_memberships().filter(user_id__in=list(user_ids)).order_by().values_list("user_id", "group_id")
     ):
         members.setdefault(user_id, set()).add(group_id)
     return members
+
+
+@dataclass
+class Standing:
+    """What ``decide`` reads once, under the request's lock, and hands to the decision checks
+    and the quorum: the request's decisions on its current revision (with their approvers, in
+    decision order) and the active approver groups of the deciding user and of everyone who
+    decided that revision."""
+
+    decisions: list[Decision]
+    groups: dict[int, set[int]]
+
+    @classmethod
+    def read(cls, request: ApprovalRequest, user) -> Standing:
+        decisions = list(request.decisions.filter(revision=request.revision).select_related("approver"))
+        user_ids = {d.approver_id for d in decisions}
+        if user is not None and user.is_authenticated:
+            user_ids.add(user.pk)
+        return cls(decisions=decisions, groups=_groups_of(user_ids))
+
+    def add(self, decision: Decision) -> None:
+        """Count a decision just recorded by the deciding user (whose groups are known)."""
+        self.decisions = sorted([*self.decisions, decision], key=lambda d: (d.decided_at, d.pk))
 
 
 def _seat(tiers: list, user_ids: list[int], members: dict[int, set[int]]) -> dict[int, int]:
@@ -65,9 +88,28 @@ def _tier_seat_ranges(tiers: list) -> list[range]:
     return ranges
 
 
-def counting_approvals(request: ApprovalRequest) -> list[Decision]:
+def policy_tiers(policy: ApprovalPolicy) -> list[PolicyTier]:
+    """The policy's tiers in order, with their groups: the ones already prefetched on
+    ``policy`` (``decide`` prefetches them with the locked request), else one query."""
+    if "tiers" in getattr(policy, "_prefetched_objects_cache", {}):
+        return list(policy.tiers.all())
+    return list(policy.tiers.select_related("group").order_by("position"))
+
+
+def counting_approvals(request: ApprovalRequest, standing: Standing | None = None) -> list[Decision]:
     """Approvals that count now: made on the current revision and digest, by an active user who
-    is still an approver, and not by the maker unless the policy allows it."""
+    is still an approver, and not by the maker unless the policy allows it. With ``standing``,
+    its decisions are filtered instead of read again."""
+    if standing is not None:
+        return [
+            d
+            for d in standing.decisions
+            if d.verdict == Verdict.APPROVE
+            and d.revision == request.revision
+            and d.digest == request.payload_digest
+            and d.approver.is_active
+            and (request.policy.maker_may_approve or d.approver_id != request.maker_id)
+        ]
     qs = request.decisions.filter(
         verdict=Verdict.APPROVE,
         revision=request.revision,
@@ -79,12 +121,14 @@ def counting_approvals(request: ApprovalRequest) -> list[Decision]:
     return list(qs)
 
 
-def quorum_progress(request: ApprovalRequest) -> list[TierProgress]:
-    decisions = counting_approvals(request)
-    tiers = list(request.policy.tiers.select_related("group").order_by("position"))
-    approver_ids = [d.approver_id for d in decisions]
-    seat_of = _seat(tiers, approver_ids, _groups_of(approver_ids))
-    names = {d.approver_id: d.approver.get_username() for d in decisions}
+def quorum_progress(request: ApprovalRequest, standing: Standing | None = None) -> list[TierProgress]:
+    """How far the counting approvals fill each tier (from ``standing`` if given)."""
+    counted = counting_approvals(request, standing)
+    tiers = policy_tiers(request.policy)
+    approver_ids = [d.approver_id for d in counted]
+    groups = standing.groups if standing is not None else _groups_of(approver_ids)
+    seat_of = _seat(tiers, approver_ids, groups)
+    names = {d.approver_id: d.approver.get_username() for d in counted}
     progress = []
     for tier, seats in zip(tiers, _tier_seat_ranges(tiers), strict=True):
         seated = {seat_of[i] for i in seats if i in seat_of}
@@ -103,12 +147,16 @@ def policy_shortfall(policy: ApprovalPolicy, *, maker=None) -> list[str]:
     """Why the approvers in force could never meet ``policy`` for a request made by ``maker``
     (the maker excluded unless the policy lets them approve): one line per short group, or an
     empty list when the policy can be met."""
-    tiers = list(policy.tiers.select_related("group").order_by("position"))
+    tiers = policy_tiers(policy)
     people = active_memberships().filter(group_id__in=[t.group_id for t in tiers])
     if maker is not None and not policy.maker_may_approve:
         people = people.exclude(user_id=maker.pk)
-    user_ids = sorted(set(people.values_list("user_id", flat=True)))
-    members = _groups_of(user_ids)
+    # Only the policy's own groups matter for its seats, so one read of those memberships is
+    # each person's groups as far as this policy is concerned.
+    members: dict[int, set[int]] = {}
+    for user_id, group_id in people.order_by().values_list("user_id", "group_id"):
+        members.setdefault(user_id, set()).add(group_id)
+    user_ids = sorted(members)
     seat_of = _seat(tiers, user_ids, members)
     short = []
     for tier, seats in zip(tiers, _tier_seat_ranges(tiers), strict=True):

@@ -75,6 +75,14 @@ class RequestKind:
         kinds whose payload is already what they act on."""
         return payload
 
+    def clean_and_parse(self, payload: dict) -> tuple[dict, Any]:
+        """``clean_payload``, then ``parse`` of what it returns: how the engine reads a payload
+        when a request is made or amended. A kind whose cleaning already reads every row its
+        action holds overrides it to build the action from those rows rather than read them
+        twice; the two must agree with ``parse(clean_payload(payload))``."""
+        clean = self.clean_payload(payload)
+        return clean, self.parse(clean)
+
     def title(self, action: Any) -> str:
         raise NotImplementedError
 

@@ -15,6 +15,7 @@ import json
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,7 @@ from reserve.approvals.access import may_make_kind, may_make_requests
 from reserve.approvals.checks import check_decider, decision_refusal, ensure_open, refusal_reason
 from reserve.approvals.errors import STATE_CONFLICTS, ApprovalError
 from reserve.approvals.policies import install_default_policies, match_policy
-from reserve.approvals.quorum import policy_shortfall, quorum_met, quorum_progress
+from reserve.approvals.quorum import Standing, TierProgress, policy_shortfall, quorum_met, quorum_progress
 from reserve.approvals.registry import MatchFacts, RequestKind, UnknownKind, get_kind
 from reserve.approvals.selectors import requests_awaiting
 from reserve.approvals.valuation import with_valuation
@@ -34,6 +35,7 @@ from reserve.models import (
     ApprovalRequest,
     ApproverMembership,
     Decision,
+    PolicyTier,
     RequestStatus,
     Verdict,
 )
@@ -120,8 +122,7 @@ def create_request(
             if existing.maker_id != maker.pk or existing.kind != kind:
                 raise ApprovalError(_("This idempotency key belongs to another request."))
             return existing
-    clean = handler.clean_payload(handler.prepare(payload, maker=maker))
-    action = handler.parse(clean)
+    clean, action = handler.clean_and_parse(handler.prepare(payload, maker=maker))
     handler.check_executable(action)
     facts = with_valuation(handler.match_facts(action))
     policy = match_policy(kind, facts)
@@ -167,8 +168,7 @@ def amend_request(*, request: ApprovalRequest, payload: dict, maker, comment: st
             raise ApprovalError(_("Only the maker can amend a request."))
         ensure_open(locked)
         _ensure_may_make(handler, maker)
-        clean = handler.clean_payload(payload)
-        action = handler.parse(clean)
+        clean, action = handler.clean_and_parse(payload)
         handler.check_executable(action)
         facts = with_valuation(handler.match_facts(action))
         policy = match_policy(locked.kind, facts)
@@ -263,11 +263,26 @@ def decide(
     if verdict == Verdict.REJECT and not comment:
         raise ApprovalError({"comment": [_("Say why you reject the request.")]})
     with transaction.atomic():
-        locked = ApprovalRequest.objects.select_for_update().select_related("policy").get(pk=request.pk)
-        check_decider(locked, approver, digest=digest)
+        # The request and its policy are locked (a policy change waits for this decision, or
+        # this decision sees the changed version); the asset the policy match needs and the
+        # policy's tiers are read with them, not locked.
+        locked = (
+            ApprovalRequest.objects.select_for_update(of=("self", "policy"))
+            .select_related("policy", "asset")
+            .prefetch_related(
+                Prefetch(
+                    "policy__tiers", queryset=PolicyTier.objects.select_related("group").order_by("position")
+                )
+            )
+            .get(pk=request.pk)
+        )
+        # This revision's decisions and the approvers' groups, read once: whether the approver
+        # may decide, and then (with the new decision) whether the quorum is met.
+        standing = Standing.read(locked, approver)
+        check_decider(locked, approver, digest=digest, standing=standing)
         if locked.policy.requires_second_factor and not second_factor:
             raise ApprovalError(_("This decision needs a verified second factor."))
-        Decision.objects.create(
+        decision = Decision.objects.create(
             request=locked,
             approver=approver,
             verdict=verdict,
@@ -287,12 +302,17 @@ def decide(
         if verdict == Verdict.REJECT:
             _close(locked, RequestStatus.REJECTED, approver)
             record_event(action="reserve.request.rejected", actor=approver, subject=locked)
-        elif quorum_met(locked):
-            _execute(locked, approver)
+        else:
+            standing.add(decision)
+            progress = quorum_progress(locked, standing)
+            if all(t.met for t in progress):
+                _execute(locked, approver, progress)
     return locked
 
 
-def _execute(request: ApprovalRequest, approver) -> None:
+def _execute(request: ApprovalRequest, approver, progress: list[TierProgress]) -> None:
+    """Carry out the action of ``request``, whose quorum ``progress`` has just been met in this
+    transaction (it is recorded with the execution)."""
     recomputed = action_digest(request.kind, request.payload)
     if recomputed != request.payload_digest:
         raise ApprovalError(
@@ -303,7 +323,6 @@ def _execute(request: ApprovalRequest, approver) -> None:
     handler = _kind(request.kind)
     action = handler.parse(request.payload)
     handler.check_executable(action)
-    progress = quorum_progress(request)
     with approved_request(request.pk):
         result = handler.execute(request=request, action=action, actor=approver) or {}
     request.status = RequestStatus.EXECUTED

@@ -21,22 +21,36 @@ def local_time(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def destination_addresses(wallet: Wallet) -> list[str]:
-    """The active receiving addresses of a custody wallet, sorted (what a transfer pins)."""
-    return sorted(wallet.addresses.filter(is_active=True).values_list("address", flat=True))
+#: A custody wallet's active receiving addresses as read once: ``(address, registered at)``.
+AddressRows = list[tuple[str, dt.datetime]]
+
+
+def active_address_rows(wallet: Wallet) -> AddressRows:
+    """One read of what both :func:`destination_addresses` and :func:`destination_ready_at`
+    need, for a step that asks both."""
+    return list(wallet.addresses.filter(is_active=True).order_by().values_list("address", "created_at"))
+
+
+def destination_addresses(wallet: Wallet, rows: AddressRows | None = None) -> list[str]:
+    """The active receiving addresses of a custody wallet, sorted (what a transfer pins);
+    ``rows`` if already read (:func:`active_address_rows`)."""
+    if rows is None:
+        return sorted(wallet.addresses.filter(is_active=True).values_list("address", flat=True))
+    return sorted(address for address, _registered in rows)
 
 
 def cooling_off() -> dt.timedelta:
     return dt.timedelta(hours=governed_value(ALLOWLIST_COOLING_OFF_HOURS))
 
 
-def destination_ready_at(wallet: Wallet) -> dt.datetime:
+def destination_ready_at(wallet: Wallet, rows: AddressRows | None = None) -> dt.datetime:
     """A custody wallet registered by one clerk is a destination nobody approved: like an
     allow-listed address, it can receive only after the cooling-off period."""
-    newest = max(
-        [wallet.created_at, *wallet.addresses.filter(is_active=True).values_list("created_at", flat=True)]
-    )
-    return newest + cooling_off()
+    if rows is None:
+        registered = list(wallet.addresses.filter(is_active=True).values_list("created_at", flat=True))
+    else:
+        registered = [moment for _address, moment in rows]
+    return max([wallet.created_at, *registered]) + cooling_off()
 
 
 def young_destination_notices(wallet: Wallet) -> list[str]:
@@ -51,8 +65,8 @@ def young_destination_notices(wallet: Wallet) -> list[str]:
     return []
 
 
-def ensure_destination_cooled_off(wallet: Wallet) -> None:
-    ready = destination_ready_at(wallet)
+def ensure_destination_cooled_off(wallet: Wallet, rows: AddressRows | None = None) -> None:
+    ready = destination_ready_at(wallet, rows)
     if timezone.now() < ready:
         raise ValidationError(
             {

@@ -3,7 +3,7 @@ the same category; a network fee, if any, is booked to the source wallet's fees 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -13,13 +13,14 @@ from reserve.amounts import parse_amount
 from reserve.approvals import payload as checks
 from reserve.approvals.registry import EffectLine, MatchFacts, RequestKind
 from reserve.kinds.common import (
+    active_address_rows,
     destination_addresses,
     ensure_destination_cooled_off,
     young_destination_notices,
 )
 from reserve.ledger.reasons import TRANSFER
 from reserve.ledger.services import Line, get_account, post_entry
-from reserve.models import HELD_CATEGORIES, Asset, Category, Wallet
+from reserve.models import HELD_CATEGORIES, Account, Asset, Category, Wallet
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ class TransferAction:
     fee: int
     #: The destination's receiving addresses when the request was made; approvers sign these.
     to_addresses: tuple[str, ...]
+    #: Rows one step (making the request, or executing it) has already read, so that its next
+    #: check reads them no second time: ``"address_rows"`` (the destination's active addresses,
+    #: read when the payload was cleaned), ``"accounts"`` (the two wallets' accounts in the
+    #: category, read when checking the balance). An action lives for one step only; it is
+    #: parsed again from the stored payload for the next, so nothing here outlives its read.
+    loaded: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def debited(self) -> int:
@@ -47,25 +54,43 @@ class TransferKind(RequestKind):
     form_class = "reserve.workflow.forms.TransferForm"
 
     def clean_payload(self, payload: dict) -> dict:
+        return self.clean_and_parse(payload)[0]
+
+    def clean_and_parse(self, payload: dict) -> tuple[dict, TransferAction]:
+        """The clean payload, and the action built from the rows cleaning read (the asset, both
+        wallets in one query, the destination's addresses) instead of reading them again."""
         errors = checks.PayloadErrors()
         asset = checks.asset(payload, errors)
-        source = checks.wallet(payload, "from_wallet", errors, asset)
-        destination = checks.wallet(payload, "to_wallet", errors, asset)
+        wallets = checks.wallets(payload, ("from_wallet", "to_wallet"), errors, asset)
+        source, destination = wallets["from_wallet"], wallets["to_wallet"]
         category = checks.category(payload, "category", errors, [c.value for c in HELD_CATEGORIES])
         amount = checks.amount(payload, "amount", errors, asset)
         fee = checks.amount(payload, "fee", errors, asset, required=False, allow_zero=True)
         if source is not None and destination is not None and source.pk == destination.pk:
             errors.add("to_wallet", _("Source and destination are the same wallet."))
         errors.raise_if_any()
-        return {
+        address_rows = active_address_rows(destination)
+        to_addresses = destination_addresses(destination, address_rows)
+        clean = {
             "asset": asset.symbol,
             "amount": asset.format(amount),
             "from_wallet": source.code,
             "to_wallet": destination.code,
-            "to_addresses": destination_addresses(destination),
+            "to_addresses": to_addresses,
             "category": category,
             "fee": asset.format(fee or 0),
         }
+        action = TransferAction(
+            asset=asset,
+            source=source,
+            destination=destination,
+            category=category,
+            units=amount,
+            fee=fee or 0,
+            to_addresses=tuple(to_addresses),
+        )
+        action.loaded["address_rows"] = address_rows
+        return clean, action
 
     def parse(self, payload: dict) -> TransferAction:
         asset = Asset.objects.get(symbol=payload["asset"])
@@ -130,8 +155,13 @@ class TransferKind(RequestKind):
 
     def check_executable(self, action: TransferAction) -> None:
         asset, source, destination = action.asset, action.source, action.destination
-        checks.ensure_active(asset=asset, wallets=[source, destination])
-        if destination_addresses(destination) != list(action.to_addresses):
+        # The action's asset and wallets were read in this step (by ``parse``, or by cleaning
+        # when the request is made): their flags are current.
+        checks.ensure_active(asset=asset, wallets=[source, destination], fresh=True)
+        address_rows = action.loaded.get("address_rows")
+        if address_rows is None:
+            address_rows = active_address_rows(destination)
+        if destination_addresses(destination, address_rows) != list(action.to_addresses):
             raise ValidationError(
                 {
                     "to_wallet": [
@@ -142,8 +172,17 @@ class TransferKind(RequestKind):
                     ]
                 }
             )
-        ensure_destination_cooled_off(destination)
-        available = checks.held_units(source, action.category, asset)
+        ensure_destination_cooled_off(destination, address_rows)
+        # Both accounts in one read (an account not yet opened holds nothing and is not created
+        # here); ``execute`` posts to the same rows.
+        accounts = {
+            account.wallet_id: account
+            for account in Account.objects.filter(
+                wallet_id__in=[source.pk, destination.pk], category=action.category, asset=asset
+            ).order_by()
+        }
+        action.loaded["accounts"] = accounts
+        available = accounts[source.pk].balance if source.pk in accounts else 0
         if available < action.debited:
             raise ValidationError(
                 {
@@ -163,8 +202,8 @@ class TransferKind(RequestKind):
     def execute(self, *, request, action: TransferAction, actor) -> dict:
         asset = action.asset
         lines = [
-            Line(get_account(wallet=action.source, category=action.category, asset=asset), -action.debited),
-            Line(get_account(wallet=action.destination, category=action.category, asset=asset), action.units),
+            Line(self._account(action, action.source), -action.debited),
+            Line(self._account(action, action.destination), action.units),
         ]
         if action.fee:
             lines.append(
@@ -172,3 +211,13 @@ class TransferKind(RequestKind):
             )
         entry = post_entry(reason=TRANSFER.code, lines=lines, actor=actor, source=request, memo=request.title)
         return {"entry": entry.number}
+
+    @staticmethod
+    def _account(action: TransferAction, wallet: Wallet) -> Account:
+        """The wallet's account in the transfer's category: the one ``check_executable`` read in
+        this step if it exists and the wallet is still on the asset's network; otherwise the
+        ledger's ``get_account`` (which opens it, or refuses a wallet moved to another network)."""
+        known = action.loaded.get("accounts", {}).get(wallet.pk)
+        if known is not None and wallet.network == action.asset.network:
+            return known
+        return get_account(wallet=wallet, category=action.category, asset=action.asset)
