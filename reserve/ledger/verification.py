@@ -253,7 +253,9 @@ def _postings_streamed() -> tuple[Check, Check, Check]:
                 units=_native_or_text("amount"),
                 after=_native_or_text("balance_after"),
             )
-            .order_by("account_id", "id")
+            # Sorted rather than walked through the account index: reading the table in
+            # order and sorting costs SQLite less than a row lookup per posting.
+            .order_by(F("account_id") + 0, "id")
             .values_list("account_id", "units", "after", "id", "day")
         ),
         key=itemgetter(0),
@@ -357,9 +359,10 @@ def _utc_offsets(zone_name: str) -> tuple[tuple[str, int], ...]:
 
 class _LocalDate(Func):
     """The local (TIME_ZONE) date of a datetime column: ``TruncDate``, except on SQLite, where
-    it is ``date(column, '+N seconds')`` with N picked by a CASE over the zone's offset changes,
-    instead of a Python function called for every row. The CASE tests the latest change first:
-    a ledger's rows are mostly recent, so most rows take the first branch."""
+    it is ``date(column, '+N seconds')`` of the column cut to whole seconds, with N picked by a
+    CASE over the zone's offset changes, instead of a Python function called for every row.
+    The CASE tests the latest change first: a ledger's rows are mostly recent, so most rows
+    take the first branch."""
 
     output_field = DateField()
 
@@ -373,7 +376,9 @@ class _LocalDate(Func):
         for start, seconds in reversed(changes[1:]):
             whens.append(f"WHEN {column} >= %s THEN %s")
             args += [*params, start, f"{seconds:+d} seconds"]
-        sql = f"date({column}, CASE {' '.join(whens)} ELSE %s END)" if whens else f"date({column}, %s)"
+        # Whole seconds only: date() rounds to the millisecond, so 23:59:59.9995 would be the next day.
+        moment = f"substr({column}, 1, 19)"
+        sql = f"date({moment}, CASE {' '.join(whens)} ELSE %s END)" if whens else f"date({moment}, %s)"
         return sql, (*params, *args, f"{changes[0][1]:+d} seconds")
 
 
@@ -562,7 +567,7 @@ def _lots_off_sqlite(differing: int) -> list[tuple[int, int, int, int]]:
     # The exact sum is computed only for the rows the WHERE lets through.
     sql = (
         f"SELECT l.id, l.amount, l.remaining, (SELECT EXACT_SUM(x.amount) FROM {movement} x WHERE x.lot_id = l.id) "  # noqa: S608
-        f"FROM ({taken}) m JOIN {lot} l ON l.id = m.lot_id WHERE m.large > 0 OR l.remaining < '{_ZERO}' "
+        f"FROM ({taken}) m CROSS JOIN {lot} l ON l.id = m.lot_id WHERE m.large > 0 OR l.remaining < '{_ZERO}' "
         f"OR {_small('l.amount')} - {_small('l.remaining')} IS NOT m.taken ORDER BY l.id"
     )
     problems = []
