@@ -212,7 +212,19 @@ def test_postings_are_grouped_by_the_local_day_on_both_sides_of_every_offset_cha
 
     for start, _offset in _utc_offsets(settings.TIME_ZONE)[1:]:
         change = dt.datetime.strptime(start, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
-        for moment in (change - dt.timedelta(seconds=1), change, change + dt.timedelta(hours=23)):
+        # Local midnight under the new offset, and just before it (also within the second).
+        midnight = timezone.localtime(change + dt.timedelta(days=2)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        for moment in (
+            change - dt.timedelta(seconds=1),
+            change,
+            change + dt.timedelta(hours=23),
+            midnight,
+            midnight - dt.timedelta(seconds=1),
+            midnight - dt.timedelta(microseconds=1),
+            midnight + dt.timedelta(microseconds=1),
+        ):
             day = (
                 Asset.objects.annotate(day=_LocalDate(Value(moment, output_field=DateTimeField())))
                 .values_list("day", flat=True)
