@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reserve.amounts import AmountError, AmountPlus, check_units, encode_sqlite
+from reserve.amounts import AmountError, AmountField, AmountPlus, check_units, encode_sqlite
 from reserve.audit import audit_event_row, record_event
 from reserve.ledger.permit import executing_request_id
 from reserve.ledger.reasons import REVERSAL, UnknownReason, get_reason
@@ -269,23 +269,51 @@ def _day_facts(queryset: models.QuerySet, day: dt.date) -> models.QuerySet:
     """Accounts annotated with what the checks and the day rows need: the latest closed period
     (``closed_through``: year * 100 + month), the account's row for ``day`` (``day_delta``,
     ``day_closing``), the closing before it and the lowest closing after it (only a backdated
-    entry finds one). Index lookups on (account, day), one statement for every account."""
-    days = AccountDay.objects.filter(account=OuterRef("pk")).order_by()
-    on_day = days.filter(day=day)
-    closed = (
-        Period.objects.filter(closed_at__isnull=False)
-        .order_by("-year", "-month")
-        .annotate(key=F("year") * 100 + F("month"))
-        .values("key")[:1]
-    )
+    entry finds one). Index lookups on (account, day), one statement for every account; written
+    as SQL because building five ORM subqueries cost more than running them."""
+    quote = connection.ops.quote_name
+    account, days = quote(Account._meta.db_table), quote(AccountDay._meta.db_table)
+    period = quote(Period._meta.db_table)
+    on = connection.ops.adapt_datefield_value(day)
+
+    def closing(column: str, where: str, order: str) -> RawSQL:
+        return RawSQL(  # noqa: S611 - the models' own tables, the day as a parameter
+            f"SELECT d.{column} FROM {days} d WHERE d.account_id = {account}.id AND d.day {where} %s "  # noqa: S608 - the models' own tables
+            f"ORDER BY {order} LIMIT 1",
+            [on],
+            output_field=AmountField(),
+        )
+
     return queryset.annotate(
-        closed_through=Subquery(closed),
-        day_delta=Subquery(on_day.values("delta")[:1]),
-        day_closing=Subquery(on_day.values("closing")[:1]),
-        closing_before=Subquery(days.filter(day__lt=day).order_by("-day").values("closing")[:1]),
+        closed_through=RawSQL(  # noqa: S611 - the model's own table
+            f"SELECT p.year * 100 + p.month FROM {period} p WHERE p.closed_at IS NOT NULL "  # noqa: S608 - the model's own table
+            "ORDER BY p.year DESC, p.month DESC LIMIT 1",
+            [],
+            output_field=models.IntegerField(),
+        ),
+        day_delta=closing("delta", "=", "d.day"),
+        day_closing=closing("closing", "=", "d.day"),
+        closing_before=closing("closing", "<", "d.day DESC"),
         # Fixed-width text on SQLite orders like the numbers.
-        lowest_after=Subquery(days.filter(day__gt=day).order_by("closing").values("closing")[:1]),
+        lowest_after=closing("closing", ">", "d.closing"),
     )
+
+
+def _set_amounts(model: type[models.Model], column: str, values: dict[int, int]) -> None:
+    """``UPDATE`` one amount column of the rows ``{id: new value}`` in one statement (the rows
+    are locked, or belong to locked accounts: the values were read under that lock)."""
+    quote = connection.ops.quote_name
+    prepare = model._meta.get_field(column).get_db_prep_save
+    cases, params = [], []
+    for pk, value in values.items():
+        cases.append("WHEN %s THEN %s")
+        params += [pk, prepare(value, connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(model._meta.db_table)} SET {quote(column)} = CASE {quote('id')} {' '.join(cases)} END "  # noqa: S608 - the model's own table
+            f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(values))})",
+            [*params, *values],
+        )
 
 
 _FACTS = ("closed_through", "day_delta", "day_closing", "closing_before", "lowest_after")
@@ -508,12 +536,8 @@ def _open_lots(
 def _write_lots(movements: list[LotMovement], opened: list[Lot]) -> None:
     """What the entry did to the lots, a statement a kind: the taken lots' ``remaining`` (not
     in their history), the movements, the opened lots and their history rows."""
-    changed = list({movement.lot.pk: movement.lot for movement in movements}.values())
-    if len(changed) == 1:
-        Lot.objects.filter(pk=changed[0].pk).update(remaining=changed[0].remaining)
-    elif changed:
-        Lot.objects.bulk_update(changed, ["remaining"])
     if movements:
+        _set_amounts(Lot, "remaining", {movement.lot.pk: movement.lot.remaining for movement in movements})
         LotMovement.objects.bulk_create(movements)
     if opened:
         Lot.objects.bulk_create(opened)
@@ -737,7 +761,7 @@ def _post(
                 for index, line in enumerate(lines, start=1)
             ]
         )
-        Account.objects.bulk_update([line.account for line in lines], ["balance"])
+        _set_amounts(Account, "balance", {line.account.pk: line.account.balance for line in lines})
         _record_days(lines, day)
 
         movements: list[LotMovement] = []
