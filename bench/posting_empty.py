@@ -56,16 +56,15 @@ def main() -> None:
                 entry=entry, line=2, account=target, amount=1, balance_after=0, effective_at=now
             )
 
-    def timed(fn) -> float:
-        samples = []
-        for i in range(1, args.repeat + 1):
+    # Alternated, so a change in the machine's load does not fall on one side only.
+    base_samples, project_samples = [], []
+    for i in range(1, args.repeat + 1):
+        for fn, samples in ((baseline, base_samples), (project, project_samples)):
             t = time.perf_counter()
             fn(i)
             samples.append(time.perf_counter() - t)
-        return statistics.median(samples)
-
-    base_s = timed(baseline)
-    project_s = timed(project)
+    base_s = statistics.median(base_samples)
+    project_s = statistics.median(project_samples)
     ratio = project_s / base_s
     print(
         f"plain ORM create() of entry + 2 postings (insert-only: no history rows): {base_s * 1000:.2f} ms (baseline)"

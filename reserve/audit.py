@@ -7,9 +7,10 @@ from django.db import models
 from reserve.models import AuditEvent
 
 
-def _audit_event(
+def audit_event_row(
     *, action: str, actor=None, subject: models.Model | None = None, data: dict[str, Any] | None = None
 ) -> AuditEvent:
+    """The unsaved row :func:`record_event` writes (for a service that inserts it with others)."""
     return AuditEvent(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -24,7 +25,7 @@ def record_event(
     *, action: str, actor=None, subject: models.Model | None = None, data: dict[str, Any] | None = None
 ) -> AuditEvent:
     """Write one audit journal row; call it inside the transaction of the action it records."""
-    event = _audit_event(action=action, actor=actor, subject=subject, data=data)
+    event = audit_event_row(action=action, actor=actor, subject=subject, data=data)
     event.save()
     return event
 
@@ -36,7 +37,7 @@ def record_events(
     that order, in as few inserts as the database allows (the journal is not chained: each row
     stands alone)."""
     return AuditEvent.objects.bulk_create(
-        [_audit_event(action=action, actor=actor, subject=subject, data=data) for subject, data in entries]
+        [audit_event_row(action=action, actor=actor, subject=subject, data=data) for subject, data in entries]
     )
 
 

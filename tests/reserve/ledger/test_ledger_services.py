@@ -278,8 +278,23 @@ class TestHoldingsAsOf:
 
 def test_every_posting_is_in_the_audit_journal(funded_10000_sats, clerk):
     event = AuditEvent.objects.get(action="reserve.entry.posted")
-    assert event.subject == JournalEntry.objects.get()
+    entry = JournalEntry.objects.get()
+    assert event.subject == entry
+    assert event.subject_repr == event.data["number"] == entry.number
     assert event.data["postings"][1]["amount"] == "0.00010000"
+
+
+def test_a_transfer_is_posted_in_a_fixed_number_of_statements(funded_10000_sats, other_wallet, asset):
+    """One statement a kind of row (issue #16), and on PostgreSQL the writes whose results are not
+    read go in one round trip with the last: a rule check or a row added per line shows here."""
+    from django.test.utils import CaptureQueriesContext
+
+    target = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
+    transfer(funded_10000_sats, target, 1)  # the day rows exist from here on
+    with CaptureQueriesContext(connection) as ctx:
+        transfer(funded_10000_sats, target, 1)
+    statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == (8 if connection.vendor == "postgresql" else 12), statements
 
 
 def test_idempotency_key_returns_the_same_entry_and_refuses_a_different_one(
