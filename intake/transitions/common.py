@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from intake.custody_chain import append_event
-from intake.models import CourtOrder, ItemState, SeizedItem
+from intake.models import ChainCheck, CourtOrder, ItemState, SeizedItem
 from reserve.approvals import payload as checks
 from reserve.audit import record_event
 from reserve.ledger.services import get_account
@@ -74,6 +74,23 @@ def read_item(payload: dict, errors: checks.PayloadErrors) -> SeizedItem | None:
     if item is None:
         errors.add("item", _("No seized item #%(item)s.") % {"item": pk})
     return item
+
+
+def read_chain_check(
+    payload: dict, errors: checks.PayloadErrors, item: SeizedItem | None
+) -> ChainCheck | None:
+    """The on-chain check a payload names (``chain_check``), which must be of ``item``."""
+    raw = payload.get("chain_check")
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        errors.add("chain_check", _("Name the on-chain check by its number."))
+        return None
+    check = ChainCheck.objects.filter(pk=raw).first()
+    if check is None or (item is not None and check.item_id != item.pk):
+        errors.add("chain_check", _("No on-chain check #%(check)s of this item.") % {"check": raw})
+        return None
+    return check
 
 
 def read_order(payload: dict, errors: checks.PayloadErrors) -> CourtOrder | None:

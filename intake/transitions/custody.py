@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from intake.custody_chain import append_event
 from intake.models import ChainCheck, ItemState, SeizedItem
-from intake.transitions.common import item_evidence
+from intake.transitions.common import item_evidence, read_chain_check, read_item
 from reserve import roles
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy
@@ -72,6 +72,25 @@ def custody_addresses(item: SeizedItem) -> list[str]:
 
 def _refuse(field: str, message: str, code: str = "invalid") -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
+
+
+def not_checked() -> ValidationError:
+    return _refuse(
+        "chain_check",
+        _("The transaction must be checked on chain before the request is made."),
+        "not_checked",
+    )
+
+
+def ensure_confirmed(check: ChainCheck) -> None:
+    """The checked transaction has the confirmations intake requires."""
+    if check.confirmations < min_confirmations():
+        raise _refuse(
+            "chain_check",
+            _("Transaction %(txid)s has %(found)s confirmations; %(needed)s are required.")
+            % {"txid": check.txid, "found": check.confirmations, "needed": min_confirmations()},
+            "unconfirmed",
+        )
 
 
 def check_on_chain(*, item: SeizedItem, actor, transports=None) -> ChainCheck:
@@ -216,34 +235,11 @@ class TakeIntoCustodyKind(RequestKind):
 
     def clean_payload(self, payload: dict) -> dict:
         errors = checks.PayloadErrors()
-        raw = payload.get("item")
-        item = None
-        if raw in (None, ""):
-            errors.add("item", _("This field is required."))
-        elif isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
-            errors.add("item", _("Name the seized item by its number."))
-        else:
-            item = (
-                SeizedItem.objects.select_related("asset", "custody_wallet", "order__case")
-                .filter(pk=int(raw))
-                .first()
-            )
-            if item is None:
-                errors.add("item", _("No seized item #%(item)s.") % {"item": raw})
+        item = read_item(payload, errors)
         units = checks.amount(payload, "received_amount", errors, item.asset if item else None)
         evidence = checks.text(payload, "evidence", errors, required=False, max_length=2000)
         explanation = checks.text(payload, "discrepancy_explanation", errors, required=False, max_length=2000)
-        raw_check = payload.get("chain_check")
-        check = None
-        if raw_check not in (None, ""):
-            if isinstance(raw_check, bool) or not isinstance(raw_check, int):
-                errors.add("chain_check", _("Name the on-chain check by its number."))
-            else:
-                check = ChainCheck.objects.filter(pk=raw_check).first()
-                if check is None or (item is not None and check.item_id != item.pk):
-                    errors.add(
-                        "chain_check", _("No on-chain check #%(check)s of this item.") % {"check": raw_check}
-                    )
+        check = read_chain_check(payload, errors, item)
         errors.raise_if_any()
         clean = {
             "item": item.pk,
@@ -368,11 +364,7 @@ class TakeIntoCustodyKind(RequestKind):
     def _check_chain_facts(self, action: TakeIntoCustodyAction) -> None:
         item, check = action.item, action.chain_check
         if check is None:
-            raise _refuse(
-                "chain_check",
-                _("The transaction must be checked on chain before the request is made."),
-                "not_checked",
-            )
+            raise not_checked()
         if check.item_id != item.pk or check.txid != item.txid:
             raise _refuse("chain_check", _("The on-chain check is not of this item's transaction."))
         if not set(check.addresses) & set(custody_addresses(item)):
@@ -393,13 +385,7 @@ class TakeIntoCustodyKind(RequestKind):
                 },
                 "not_paid",
             )
-        if check.confirmations < min_confirmations():
-            raise _refuse(
-                "chain_check",
-                _("Transaction %(txid)s has %(found)s confirmations; %(needed)s are required.")
-                % {"txid": item.txid, "found": check.confirmations, "needed": min_confirmations()},
-                "unconfirmed",
-            )
+        ensure_confirmed(check)
 
     def execute(self, *, request, action: TakeIntoCustodyAction, actor) -> dict:
         item = SeizedItem.objects.select_for_update().get(pk=action.item.pk)

@@ -27,8 +27,14 @@ from django.utils.translation import gettext_lazy
 
 from intake.custody_chain import append_event
 from intake.models import ChainCheck, CourtOrder, ItemState, ReleaseTransfer, SeizedItem
-from intake.transitions.common import item_evidence, item_lots, refuse
-from intake.transitions.custody import chain_configured, min_confirmations, payload_item, record_chain_check
+from intake.transitions.common import item_evidence, item_lots, read_chain_check, read_item, refuse
+from intake.transitions.custody import (
+    chain_configured,
+    ensure_confirmed,
+    not_checked,
+    payload_item,
+    record_chain_check,
+)
 from reserve import roles
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy
@@ -176,20 +182,7 @@ class ReleaseTransferKind(RequestKind):
 
     def clean_payload(self, payload: dict) -> dict:
         errors = checks.PayloadErrors()
-        raw = payload.get("item")
-        item = None
-        if raw in (None, ""):
-            errors.add("item", _("This field is required."))
-        elif isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
-            errors.add("item", _("Name the seized item by its number."))
-        else:
-            item = (
-                SeizedItem.objects.select_related("asset", "custody_wallet", "order__case")
-                .filter(pk=int(raw))
-                .first()
-            )
-            if item is None:
-                errors.add("item", _("No seized item #%(item)s.") % {"item": raw})
+        item = read_item(payload, errors)
         released = None
         if item is not None:
             try:
@@ -207,17 +200,7 @@ class ReleaseTransferKind(RequestKind):
                 errors.add("txid", " ".join(exc.messages))
         units = checks.amount(payload, "sent_amount", errors, item.asset if item else None)
         evidence = checks.text(payload, "evidence", errors, required=False, max_length=2000)
-        raw_check = payload.get("chain_check")
-        check = None
-        if raw_check not in (None, ""):
-            if isinstance(raw_check, bool) or not isinstance(raw_check, int):
-                errors.add("chain_check", _("Name the on-chain check by its number."))
-            else:
-                check = ChainCheck.objects.filter(pk=raw_check).first()
-                if check is None or (item is not None and check.item_id != item.pk):
-                    errors.add(
-                        "chain_check", _("No on-chain check #%(check)s of this item.") % {"check": raw_check}
-                    )
+        check = read_chain_check(payload, errors, item)
         errors.raise_if_any()
         clean = {
             "item": item.pk,
@@ -381,11 +364,7 @@ class ReleaseTransferKind(RequestKind):
     def _check_chain_facts(self, action: ReleaseTransferAction) -> None:
         item, check = action.item, action.chain_check
         if check is None:
-            raise refuse(
-                "chain_check",
-                _("The transaction must be checked on chain before the request is made."),
-                "not_checked",
-            )
+            raise not_checked()
         if check.item_id != item.pk or check.txid != action.txid or check.addresses != [action.destination]:
             raise refuse("chain_check", _("The on-chain check is not of this transfer."))
         if check.paid_units != action.sent_units:
@@ -400,13 +379,7 @@ class ReleaseTransferKind(RequestKind):
                 },
                 "not_paid",
             )
-        if check.confirmations < min_confirmations():
-            raise refuse(
-                "chain_check",
-                _("Transaction %(txid)s has %(found)s confirmations; %(needed)s are required.")
-                % {"txid": action.txid, "found": check.confirmations, "needed": min_confirmations()},
-                "unconfirmed",
-            )
+        ensure_confirmed(check)
 
     def execute(self, *, request, action: ReleaseTransferAction, actor) -> dict:
         item = (
