@@ -185,7 +185,9 @@ def request_custody_intake(
         "evidence": evidence,
         "discrepancy_explanation": discrepancy_explanation,
     }
-    if verified_on_chain(item) and item.state in INTAKE_FROM:
+    if transports is not None and verified_on_chain(item) and item.state in INTAKE_FROM:
+        # A given transport (tests, a recorded answer) is used here; otherwise the kind's
+        # ``prepare`` asks the chain inside ``create_request``, after the maker's role is checked.
         payload["chain_check"] = check_on_chain(item=item, actor=maker, transports=transports).pk
     return create_request(
         kind=TAKE_INTO_CUSTODY, payload=payload, maker=maker, comment=comment, idempotency_key=idempotency_key

@@ -130,8 +130,8 @@ def request_release_transfer(
 ):
     """Make the ``intake.release_transfer`` request for released ``item``: transaction ``txid``
     carried its coins to the pinned destination. Where a chain source serves the network, the
-    chain is asked first (what ``txid`` pays the destination) and the request names the recorded
-    check; ``sent_amount`` then defaults to what it found. A repeated ``idempotency_key``
+    chain is asked first (what ``txid`` pays the destination; by the kind's ``prepare``) and the
+    request names the recorded check; ``sent_amount`` then defaults to what it found. A repeated ``idempotency_key``
     returns the request it made, asking nothing."""
     from reserve.approvals.services import create_request
     from reserve.models import ApprovalRequest
@@ -139,7 +139,9 @@ def request_release_transfer(
     if idempotency_key and ApprovalRequest.objects.filter(idempotency_key=idempotency_key).exists():
         return create_request(kind=RELEASE_TRANSFER, payload={}, maker=maker, idempotency_key=idempotency_key)
     payload = {"item": item.pk, "txid": txid, "sent_amount": sent_amount, "evidence": evidence}
-    if chain_configured(item.network):
+    if transports is not None and chain_configured(item.network):
+        # A given transport (tests, a recorded answer) is used here; otherwise the kind's
+        # ``prepare`` asks the chain inside ``create_request``, after the maker's role is checked.
         payload = check_transfer(item=item, payload=payload, maker=maker, transports=transports)
     return create_request(
         kind=RELEASE_TRANSFER,

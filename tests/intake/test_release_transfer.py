@@ -229,3 +229,11 @@ def test_the_case_page_shows_the_transfer_beside_its_entry(client, team, release
     client.force_login(team.custody2)
     html = client.get(reverse("intake:case", args=[item.order.case_id])).content.decode()
     assert SENT_TXID in html and OWNER in html and "0.00010000" in html
+
+
+def test_a_maker_without_the_role_is_refused_before_the_chain_is_asked(settings, team, released):
+    item = released()
+    esplora(settings, pays_to=OWNER, value=50_000_000, txid=SENT_TXID)  # configured, never reached
+    with pytest.raises(ApprovalError):
+        request_release_transfer(item=item, txid=SENT_TXID, maker=team.board1)
+    assert not ChainCheck.objects.filter(txid=SENT_TXID).exists()
