@@ -152,6 +152,15 @@ def request_release_transfer(
     )
 
 
+def _payment_claimed(action: ReleaseTransferAction) -> ValidationError:
+    return refuse(
+        "txid",
+        _("Transaction %(txid)s to %(destination)s is already recorded for another item.")
+        % {"txid": action.txid, "destination": action.destination},
+        "duplicate",
+    )
+
+
 @dataclass(frozen=True)
 class ReleaseTransferAction:
     item: SeizedItem
@@ -345,12 +354,7 @@ class ReleaseTransferKind(RequestKind):
                 "exceeds_release",
             )
         if ReleaseTransfer.objects.filter(txid=action.txid, destination=action.destination).exists():
-            raise refuse(
-                "txid",
-                _("Transaction %(txid)s to %(destination)s is already recorded for another item.")
-                % {"txid": action.txid, "destination": action.destination},
-                "duplicate",
-            )
+            raise _payment_claimed(action)
         checks.ensure_active(asset=item.asset, wallets=[item.custody_wallet])
         if chain_configured(item.network):
             self._check_chain_facts(action)
@@ -423,12 +427,7 @@ class ReleaseTransferKind(RequestKind):
                     recorded_at=timezone.now(),
                 )
         except IntegrityError:
-            raise refuse(
-                "txid",
-                _("Transaction %(txid)s to %(destination)s is already recorded for another item.")
-                % {"txid": action.txid, "destination": action.destination},
-                "duplicate",
-            ) from None
+            raise _payment_claimed(action) from None
         details = {
             "request": request.pk,
             "entry": entry.number,
