@@ -145,9 +145,7 @@ def _locked_if_match(request: Request, model: type[Model], pk: int) -> Model:
     """Lock the record (inside the caller's transaction) and, when the caller sent If-Match,
     refuse with 412 unless it names the record's current version: a change made since the
     caller read it is never overwritten unseen."""
-    if pk > MAX_ID:
-        raise exceptions.NotFound()
-    record = get_object_or_404(model.objects.select_for_update(), pk=pk)
+    record = _object(model.objects.select_for_update(), pk)
     header = request.headers.get("If-Match")
     if header is not None and _version(record) not in [e for e in parse_etags(header) if e.startswith('"')]:
         raise PreconditionFailed()

@@ -76,6 +76,12 @@ def read_item(payload: dict, errors: checks.PayloadErrors) -> SeizedItem | None:
     return item
 
 
+def payload_item(payload: dict) -> SeizedItem | None:
+    """The item a raw payload names, or None when it names none readable (a kind's
+    ``prepare`` looks before the payload is cleaned; ``clean_payload`` then says why)."""
+    return read_item(payload, checks.PayloadErrors()) if isinstance(payload, dict) else None
+
+
 def read_chain_check(
     payload: dict, errors: checks.PayloadErrors, item: SeizedItem | None
 ) -> ChainCheck | None:

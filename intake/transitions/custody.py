@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from intake.custody_chain import append_event
 from intake.models import ChainCheck, ItemState, SeizedItem
-from intake.transitions.common import item_evidence, read_chain_check, read_item
+from intake.transitions.common import item_evidence, payload_item, read_chain_check, read_item
 from reserve import roles
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy
@@ -192,17 +192,6 @@ def request_custody_intake(
     return create_request(
         kind=TAKE_INTO_CUSTODY, payload=payload, maker=maker, comment=comment, idempotency_key=idempotency_key
     )
-
-
-def payload_item(payload: dict) -> SeizedItem | None:
-    """The item a raw payload names, or None when it names none readable (``clean_payload``
-    then says why)."""
-    raw = payload.get("item") if isinstance(payload, dict) else None
-    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
-        return None
-    if int(raw) > 2**63 - 1:
-        return None
-    return SeizedItem.objects.select_related("asset", "custody_wallet").filter(pk=int(raw)).first()
 
 
 @dataclass(frozen=True)

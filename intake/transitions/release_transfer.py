@@ -27,14 +27,15 @@ from django.utils.translation import gettext_lazy
 
 from intake.custody_chain import append_event
 from intake.models import ChainCheck, CourtOrder, ItemState, ReleaseTransfer, SeizedItem
-from intake.transitions.common import item_evidence, item_lots, read_chain_check, read_item, refuse
-from intake.transitions.custody import (
-    chain_configured,
-    ensure_confirmed,
-    not_checked,
+from intake.transitions.common import (
+    item_evidence,
+    item_lots,
     payload_item,
-    record_chain_check,
+    read_chain_check,
+    read_item,
+    refuse,
 )
+from intake.transitions.custody import chain_configured, ensure_confirmed, not_checked, record_chain_check
 from reserve import roles
 from reserve.approvals import payload as checks
 from reserve.approvals.policies import DefaultPolicy

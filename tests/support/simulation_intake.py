@@ -137,7 +137,7 @@ class IntakeOperations:
         if unless_pending:
             waiting = ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind=unless_pending)
             items = items.exclude(pk__in=[p["item"] for p in waiting.values_list("payload", flat=True)])
-        ids = list(items.order_by("id").values_list("id", flat=True))
+        ids = list(items.order_by("-id").values_list("id", flat=True)[: self.PICK_WINDOW])
         if not ids:
             return None
         return SeizedItem.objects.select_related("order__case", "asset").get(pk=self.rng.choice(ids))
@@ -262,8 +262,8 @@ class IntakeOperations:
         simulation's ``op_decide`` rarely reaches them among the ledger's requests)."""
         pending = list(
             ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind__startswith="intake.")
-            .order_by("id")
-            .values_list("id", flat=True)
+            .order_by("-id")
+            .values_list("id", flat=True)[: self.PICK_WINDOW]
         )
         if not pending:
             return

@@ -164,8 +164,8 @@ class MiningOperations:
     def _pick_report(self, state: str) -> OutputReport | None:
         ids = list(
             OutputReport.objects.filter(site__in=self.sites, state=state)
-            .order_by("id")
-            .values_list("id", flat=True)
+            .order_by("-id")
+            .values_list("id", flat=True)[: self.PICK_WINDOW]
         )
         return OutputReport.objects.select_related("site").get(pk=self.rng.choice(ids)) if ids else None
 
@@ -272,8 +272,8 @@ class MiningOperations:
             pk
             for pk, kind, payload in ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
             .filter(kind__in=[ACCEPT_OUTPUT, "reserve.transfer"])
-            .order_by("id")
-            .values_list("id", "kind", "payload")
+            .order_by("-id")
+            .values_list("id", "kind", "payload")[: self.PICK_WINDOW]
             if kind == ACCEPT_OUTPUT or payload.get("from_wallet") in wallets
         ]
         if not pending:
