@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -578,13 +578,49 @@ def _open_lots(
 
 def _write_lots(movements: list[LotMovement], opened: list[Lot], writes: _Writes) -> None:
     """What the entry did to the lots, a statement a kind: the taken lots' ``remaining`` (not
-    in their history), the movements, the opened lots and their history rows."""
+    in their history), the movements, the opened lots and their history rows. Nothing here is
+    read back (an opened lot's id is not needed until a later entry takes it), so on
+    PostgreSQL all of it travels with the entry's last statement."""
     if movements:
         writes.amounts(Lot, "remaining", {movement.lot.pk: movement.lot.remaining for movement in movements})
         writes.insert(movements)
     if opened:
-        Lot.objects.bulk_create(opened)
-        Lot.history.bulk_history_create(opened)
+        writes.insert(opened)
+        _insert_lot_history(sorted({lot.opened_by_id for lot in opened}), writes)
+
+
+def _insert_lot_history(posting_ids: list[int], writes: _Writes) -> None:
+    """The "created" history rows of the lots these (new) postings opened, copied from the
+    lots in the database, as ``bulk_history_create`` writes them: now, no user (the entry
+    names who posted), no change reason."""
+    quote = connection.ops.quote_name
+    tracked = {field.column for field in Lot._meta.concrete_fields}
+    history = Lot.history.model
+    stamp = {
+        "history_date": "%s",
+        "history_type": "'+'",
+        "history_change_reason": "NULL",
+        "history_user_id": "NULL",
+    }
+    columns, selected, params = [], [], []
+    for history_field in history._meta.concrete_fields:
+        if history_field.column in tracked:
+            selected.append(quote(history_field.column))
+        elif history_field.column in stamp:
+            selected.append(stamp[history_field.column])
+            if stamp[history_field.column] == "%s":
+                params.append(history_field.get_db_prep_save(timezone.now(), connection))
+        elif history_field.primary_key:
+            continue  # history_id: the table's own sequence
+        else:
+            raise ImproperlyConfigured(f"{history.__name__}.{history_field.name} is not filled by the ledger")
+        columns.append(quote(history_field.column))
+    writes.add(
+        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - the model's own tables
+        f"SELECT {', '.join(selected)} FROM {quote(Lot._meta.db_table)} "
+        f"WHERE {quote('opened_by_id')} IN ({', '.join(['%s'] * len(posting_ids))})",
+        [*params, *posting_ids],
+    )
 
 
 @retry_on_conflict

@@ -294,7 +294,7 @@ def test_a_transfer_is_posted_in_a_fixed_number_of_statements(funded_10000_sats,
     with CaptureQueriesContext(connection) as ctx:
         transfer(funded_10000_sats, target, 1)
     statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(statements) == (8 if connection.vendor == "postgresql" else 12), statements
+    assert len(statements) == (6 if connection.vendor == "postgresql" else 12), statements
 
 
 def test_idempotency_key_returns_the_same_entry_and_refuses_a_different_one(
