@@ -140,8 +140,14 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("SQLITE_PATH") or str(VAR_DIR / "reserve.sqlite3"),
             # IMMEDIATE: a writing transaction takes the write lock at BEGIN, so two writers
-            # queue instead of failing half-way with "database is locked".
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # queue instead of failing half-way with "database is locked". WAL: readers (the
+            # web server) never wait for the writer (a Celery task) and a commit writes the log
+            # once; synchronous=FULL still flushes every commit to disk before it returns.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL",
+            },
         }
     }
 
