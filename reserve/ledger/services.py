@@ -15,6 +15,7 @@ backdated entry move every later day's closing balance in one UPDATE.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -593,34 +594,40 @@ def _insert_lot_history(posting_ids: list[int], writes: _Writes) -> None:
     """The "created" history rows of the lots these (new) postings opened, copied from the
     lots in the database, as ``bulk_history_create`` writes them: now, no user (the entry
     names who posted), no change reason."""
+    insert, date_field = _lot_history_insert(connection.vendor)
+    writes.add(
+        f"{insert} IN ({', '.join(['%s'] * len(posting_ids))})",
+        [date_field.get_db_prep_save(timezone.now(), connection), *posting_ids],
+    )
+
+
+@functools.cache
+def _lot_history_insert(vendor: str) -> tuple[str, models.Field]:
+    """``INSERT INTO <lot history> (...) SELECT ... FROM <lot> WHERE opened_by_id`` (the ``IN``
+    list follows) and the history date's field, whose value is the one parameter before it.
+    Built once: reading ``Lot.history`` builds a manager each time."""
     quote = connection.ops.quote_name
     tracked = {field.column for field in Lot._meta.concrete_fields}
     history = Lot.history.model
-    stamp = {
-        "history_date": "%s",
-        "history_type": "'+'",
-        "history_change_reason": "NULL",
-        "history_user_id": "NULL",
-    }
-    columns, selected, params = [], [], []
+    stamp = {"history_type": "'+'", "history_change_reason": "NULL", "history_user_id": "NULL"}
+    columns, selected = [], []
     for history_field in history._meta.concrete_fields:
         if history_field.column in tracked:
             selected.append(quote(history_field.column))
+        elif history_field.column == "history_date":
+            selected.append("%s")
         elif history_field.column in stamp:
             selected.append(stamp[history_field.column])
-            if stamp[history_field.column] == "%s":
-                params.append(history_field.get_db_prep_save(timezone.now(), connection))
         elif history_field.primary_key:
             continue  # history_id: the table's own sequence
         else:
             raise ImproperlyConfigured(f"{history.__name__}.{history_field.name} is not filled by the ledger")
         columns.append(quote(history_field.column))
-    writes.add(
+    insert = (
         f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - the model's own tables
-        f"SELECT {', '.join(selected)} FROM {quote(Lot._meta.db_table)} "
-        f"WHERE {quote('opened_by_id')} IN ({', '.join(['%s'] * len(posting_ids))})",
-        [*params, *posting_ids],
+        f"SELECT {', '.join(selected)} FROM {quote(Lot._meta.db_table)} WHERE {quote('opened_by_id')}"
     )
+    return insert, history._meta.get_field("history_date")
 
 
 @retry_on_conflict
