@@ -8,7 +8,10 @@ Builds (bulk, consistent rows: entries, postings, lots, day balances) an account
 sits in ``--lots`` open lots, inside a ledger of ``--postings`` postings, then times a fully
 checked ``post_entry`` that moves one unit out of it (FIFO over its open lots: the partial index
 ``lot_open_fifo`` lets it read only the lot it takes) against the same posting between two fresh
-accounts. Ends with ``bench: posting_many_lots db=DB ratio=R target=1.2`` (R = big ÷ empty).
+accounts. Then prints the open lots each account holds, before and after one entry moves the
+fresh target's whole balance (``--repeat`` fragments of one lot) back: the units one entry brings
+in open one lot per original lot, restriction and origin (issue #16), so fragments gather.
+Ends with ``bench: posting_many_lots db=DB ratio=R target=1.2`` (R = big ÷ empty).
 """
 
 import argparse
@@ -139,6 +142,24 @@ def main() -> None:
     print(f"post_entry on a fresh account: {empty_s * 1000:.2f} ms (baseline)")
     print(
         f"post_entry on an account with {open_lots:,} open lots, {Posting.objects.count():,} postings: {big_s * 1000:.2f} ms"
+    )
+
+    accounts = {"big": big, "big target": big_target, "fresh": small, "fresh target": small_target}
+
+    def open_lot_counts() -> str:
+        return ", ".join(
+            f"{name} {Lot.objects.filter(account=account, remaining__gt=0).count():,}"
+            for name, account in accounts.items()
+        )
+
+    print(f"open lots per account after the timed postings: {open_lot_counts()}")
+    small_target.refresh_from_db()
+    post_entry(
+        reason="bench.move",
+        lines=[Line(small_target, -small_target.balance), Line(small, small_target.balance)],
+    )
+    print(
+        f"open lots per account after moving the fresh target's balance back in one entry: {open_lot_counts()}"
     )
     print(f"bench: posting_many_lots db={connection.vendor} ratio={big_s / empty_s:.2f} target={TARGET}")
 

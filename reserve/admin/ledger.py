@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +23,7 @@ from reserve.admin.base import (
     registry_filter,
 )
 from reserve.ledger.reasons import reason_label, registered_reasons
+from reserve.ledger.selectors import lots_taken_into
 from reserve.models import (
     Account,
     AuditEvent,
@@ -235,6 +236,7 @@ class LotAdmin(ReadOnlyHistoryAdmin):
         "amount_display",
         "remaining_display",
         "parent",
+        "taken_from",
         "root_lot",
         "opened_at",
     )
@@ -253,6 +255,11 @@ class LotAdmin(ReadOnlyHistoryAdmin):
         root_id = obj.root_id or obj.pk
         url = reverse("admin:reserve_lot_change", args=[root_id])
         return format_html('<a href="{}">{}</a>', url, root_id)
+
+    @admin.display(description=_("taken from lots"))
+    def taken_from(self, obj: Lot) -> str:
+        lots = lots_taken_into(obj).only("pk")
+        return format_html_join(", ", "{}", ((admin_link(lot, lot.pk),) for lot in lots)) or "—"
 
     @admin.display(description=_("opened by entry"))
     def opened_by_entry(self, obj: Lot) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from reserve.amounts import AmountField, ExactSum
@@ -158,6 +158,23 @@ def lots_for(wallet: Wallet, asset: Asset) -> list[LotView]:
         )
         for lot in lots
     ]
+
+
+def lots_taken_into(lot: Lot) -> QuerySet[Lot]:
+    """The lots ``lot``'s units were taken from, oldest first: the lots of its original lot, with
+    its restriction or none, that the entry which opened it took (a reversal of an outflow takes
+    nothing: it gives back what the reversed entry took). One transfer may gather units of
+    several such lots into one (issue #16); ``lot.parent`` names the first. None for a root lot."""
+    if lot.root_id is None:
+        return Lot.objects.none()
+    entry = lot.opened_by.entry
+    same_lineage = Lot.objects.filter(
+        Q(pk=lot.root_id) | Q(root_id=lot.root_id), restriction__in={"", lot.restriction}
+    )
+    taken = same_lineage.filter(movements__posting__entry_id=entry.pk)
+    if entry.reverses_id is not None and not taken.exists():
+        taken = same_lineage.filter(movements__posting__entry_id=entry.reverses_id)
+    return taken.distinct().order_by("id")
 
 
 #: Columns of an open-lot row (:func:`open_lot_rows`).

@@ -524,43 +524,63 @@ def _consume_lots(
 def _open_lots(
     line: Line, posting: Posting, pool: list[_Piece], origin: Origin | None, opens_lots: bool
 ) -> list[Lot]:
-    """The lots an inflow opens (unsaved): pieces of what the entry took out of other fund
-    accounts, then a root lot naming ``origin`` for the rest."""
-    lots = []
+    """The lots an inflow opens (unsaved): what the entry took out of other fund accounts, then a
+    root lot naming ``origin`` for the rest.
+
+    The pieces the line receives open one lot per (root, restriction, origin), not one per lot
+    taken: a transfer that gathers forty fragments of one seized item opens one lot, so lots do
+    not fragment further with every hop (issue #16). Units under different restrictions never
+    share a lot. The lots come in the order of their first piece (FIFO carries on as taken). A
+    merged lot's ``parent`` is the lot its first piece came from; the entry's lot movements
+    (``opened_by.entry``) name every lot taken."""
+    lots: dict[tuple, Lot] = {}
     needed = line.amount
     while needed and pool:
         piece = pool[0]
         take = min(piece.amount, needed)
         source = piece.lot
-        lots.append(
-            Lot(
+        root_id = source.root_id or source.pk
+        restriction = source.restriction or line.restriction
+        key = (
+            root_id,
+            restriction,
+            source.origin_kind,
+            source.origin_label,
+            source.origin_content_type_id,
+            source.origin_object_id,
+        )
+        lot = lots.get(key)
+        if lot is None:
+            lot = lots[key] = Lot(
                 account=line.account,
                 opened_by=posting,
                 parent=source,
-                root_id=source.root_id or source.pk,
+                root_id=root_id,
                 origin_kind=source.origin_kind,
                 origin_label=source.origin_label,
                 origin_content_type_id=source.origin_content_type_id,
                 origin_object_id=source.origin_object_id,
-                restriction=source.restriction or line.restriction,
-                amount=take,
-                remaining=take,
+                restriction=restriction,
+                amount=0,
+                remaining=0,
                 opened_at=posting.effective_at,
             )
-        )
+        lot.amount += take
+        lot.remaining += take
         piece.amount -= take
         needed -= take
         if piece.amount == 0:
             pool.pop(0)
     if needed == 0:
-        return lots
+        return list(lots.values())
     if origin is None or not opens_lots:
         raise LedgerError(
             _("Units entering %(account)s must come from another fund account or name their origin.")
             % {"account": line.account}
         )
     document = origin.document
-    lots.append(
+    return [
+        *lots.values(),
         Lot(
             account=line.account,
             opened_by=posting,
@@ -572,9 +592,8 @@ def _open_lots(
             amount=needed,
             remaining=needed,
             opened_at=posting.effective_at,
-        )
-    )
-    return lots
+        ),
+    ]
 
 
 def _write_lots(movements: list[LotMovement], opened: list[Lot], writes: _Writes) -> None:

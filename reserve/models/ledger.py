@@ -233,7 +233,10 @@ class Lot(models.Model):
 
     A root lot (no parent) is opened by an inflow from outside the fund and names its origin
     (a seized item, a mining output, an opening balance). Moving units between accounts
-    consumes lots FIFO and opens child lots in the destination that keep the root.
+    consumes lots FIFO and opens child lots in the destination that keep the root: one per
+    root, restriction and origin the entry brought in, however many lots it took them from.
+    Such a lot names the lot of its first units as ``parent``; the movements of the entry that
+    opened it (``opened_by``) name every lot taken.
     """
 
     account = models.ForeignKey(
@@ -249,6 +252,10 @@ class Lot(models.Model):
         blank=True,
         related_name="children",
         verbose_name=_("split from"),
+        help_text=_(
+            "The lot the first of these units were taken from. Units of one original lot that a "
+            "single entry took from several lots arrive in one lot; that entry lists every lot it took."
+        ),
     )
     root = models.ForeignKey(
         "self",

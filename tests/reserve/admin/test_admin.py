@@ -322,6 +322,26 @@ def test_a_lot_shows_its_origin_restriction_remaining_and_original_lot(
     assert "0.00000180" in root_page
 
 
+def test_a_lot_gathered_from_several_lots_names_every_lot_it_was_taken_from(
+    admin_client, wallet, other_wallet, asset, fund_in
+):
+    source = fund_in(wallet, asset, 300, label="Court order 7/2024")
+    middle = get_account(wallet=other_wallet, category="reserve:forfeited", asset=asset)
+    last = get_account(wallet=WalletFactory(code="cold-c"), category="reserve:forfeited", asset=asset)
+    for _ in range(3):
+        post_entry(reason="test.move", lines=[Line(source, -10), Line(middle, 10)])
+    post_entry(reason="test.move", lines=[Line(middle, -30), Line(last, 30)])
+    pieces = list(Lot.objects.filter(account=middle).order_by("id"))
+    (gathered,) = Lot.objects.filter(account=last)
+
+    page = admin_client.get(url("lot", "change", gathered.pk)).content.decode()
+
+    assert gathered.parent == pieces[0]
+    for piece in pieces:
+        assert url("lot", "change", piece.pk) in page
+    assert "0.00000030" in page
+
+
 def test_audit_events_can_be_filtered_by_action_and_searched(admin_client, posted_entry):
     AuditEvent.objects.create(action="reserve.wallet.renamed", subject_repr="cold-a")
 
