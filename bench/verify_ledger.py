@@ -5,8 +5,8 @@
 Builds a throw-away database (SQLite under /tmp unless DATABASE_URL is set): a prefix through
 the ledger's own services (inflows, moves and reversals of ETH in 2024), then N postings of BTC
 in 2025-2026 written with bulk_create as the services would write them: two-line entries over
-100 wallets (a fifth inflows opening a root lot, the rest moves that take 2 to 8 lots FIFO and
-open a child lot for each piece, so about two lots per posting), the lot movements, the
+100 wallets (a fifth inflows opening a root lot, the rest moves that take 3 to 9 lots FIFO and
+open one child lot per original lot among them, as the ledger does), the lot movements, the
 accounts' balances, the day rows and the year's sequence. ``verify_ledger`` must find it
 consistent.
 
@@ -228,6 +228,7 @@ def build_bulk(postings: int, seed: int) -> None:
             if pieces is None:
                 open_lot(destination, in_id, amount, moment, None, None)
             else:
+                arriving: dict[int, list[int]] = {}  # root: [units, the first piece's lot]
                 for lot, take in pieces:
                     lot[2] -= take
                     movements.append(
@@ -238,7 +239,10 @@ def build_bulk(postings: int, seed: int) -> None:
                         fifo[source].popleft()
                         lot[4].remaining = 0
                         lots.append(lot[4])
-                    open_lot(destination, in_id, take, moment, lot[3], lot[0])
+                    arriving.setdefault(lot[3], [0, lot[0]])[0] += take
+                # As the ledger does: one lot per original lot the entry brings in.
+                for root, (units, parent) in arriving.items():
+                    open_lot(destination, in_id, units, moment, root, parent)
             if len(rows) >= BATCH:
                 flush()
         # Lots still open are written with what remains of them.
