@@ -83,23 +83,39 @@ class Simulation(IntakeOperations, MiningOperations):
         ] + [UserFactory(username=f"sim-user-{i}") for i in range(3)]
         self.stats: dict[str, int] = defaultdict(int)
         self.executions: dict[int, int] = {}
+        self.tiers_of: dict[int, list[tuple[int, int]]] = {}
         self.setup_intake()
         self.setup_mining()
 
     # The independent model of who counts
 
-    def counts_for(self, request: ApprovalRequest, group: Group) -> set[int]:
-        members = set(
-            ApproverMembership.objects.filter(
-                group=group, revoked_at__isnull=True, user__is_active=True
-            ).values_list("user_id", flat=True)
-        )
+    def policy_tiers(self, request: ApprovalRequest) -> list[tuple[int, int]]:
+        """(group id, required) of each tier of the request's policy: read once per policy (the
+        simulation never edits a policy; an amended request may name another one)."""
+        tiers = self.tiers_of.get(request.policy_id)
+        if tiers is None:
+            tiers = self.tiers_of[request.policy_id] = list(
+                request.policy.tiers.order_by("position").values_list("group_id", "required")
+            )
+        return tiers
+
+    def members_of(self, group_ids) -> dict[int, set[int]]:
+        """The active approvers of each group, as the database holds them now (one query)."""
+        members: dict[int, set[int]] = {group_id: set() for group_id in group_ids}
+        for group_id, user_id in ApproverMembership.objects.filter(
+            group_id__in=list(members), revoked_at__isnull=True, user__is_active=True
+        ).values_list("group_id", "user_id"):
+            members[group_id].add(user_id)
+        return members
+
+    def approvals_of(self, request: ApprovalRequest) -> set[int]:
+        """Who approved the request's current revision and digest (the maker never counts)."""
         approvals = set(
             request.decisions.filter(
                 verdict="approve", revision=request.revision, digest=request.payload_digest
             ).values_list("approver_id", flat=True)
         )
-        return (approvals & members) - {request.maker_id}
+        return approvals - {request.maker_id}
 
     def apply_entry(self, entry: JournalEntry) -> None:
         for account_id, amount in entry.postings.values_list("account_id", "amount"):
@@ -193,16 +209,10 @@ class Simulation(IntakeOperations, MiningOperations):
 
     def decide_as(self, request: ApprovalRequest, user, verdict: str) -> None:
         """Decide ``request`` as ``user`` and check the outcome against the independent model."""
-        tiers = [(tier.group, tier.required) for tier in request.policy.tiers.select_related("group")]
-        before = {group.pk: self.counts_for(request, group) for group, _required in tiers}
-        members = {
-            group.pk: set(
-                ApproverMembership.objects.filter(
-                    group=group, revoked_at__isnull=True, user__is_active=True
-                ).values_list("user_id", flat=True)
-            )
-            for group, _required in tiers
-        }
+        tiers = self.policy_tiers(request)
+        members = self.members_of(group for group, _required in tiers)
+        approved = self.approvals_of(request)
+        before = {group: approved & members[group] for group, _required in tiers}
         eligible_now = user.pk != request.maker_id and any(user.pk in m for m in members.values())
         entries_before = last_entry_id()
         try:
@@ -224,10 +234,8 @@ class Simulation(IntakeOperations, MiningOperations):
             assert request.status == RequestStatus.REJECTED
             return
         # Every tier independently: its approvers who count, with this approval if it is theirs.
-        counting = {
-            group.pk: before[group.pk] | ({user.pk} & members[group.pk]) for group, _required in tiers
-        }
-        met = all(len(counting[group.pk]) >= required for group, required in tiers)
+        counting = {group: before[group] | ({user.pk} & members[group]) for group, _required in tiers}
+        met = all(len(counting[group]) >= required for group, required in tiers)
         if request.status == RequestStatus.EXECUTED:
             assert met, "executed without a valid quorum in every tier"
             assert request.pk not in self.executions, "executed twice"

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from mining import services
 from mining.chaindata import shipped_epochs
@@ -43,7 +43,7 @@ from mining.transitions import (
 from reserve.amounts import parse_amount
 from reserve.approvals.errors import ApprovalError
 from reserve.ledger.services import get_account
-from reserve.models import ApprovalRequest, ApproverMembership, Category, JournalEntry, RequestStatus
+from reserve.models import ApprovalRequest, Category, JournalEntry, RequestStatus
 from tests.support.factories import UserFactory, WalletFactory, random_address
 
 FIRST_WEEK = dt.date(2024, 7, 1)  # a Monday
@@ -268,24 +268,19 @@ class MiningOperations:
 
     def op_mining_decide(self):
         wallets = [site.custody_wallet.code for site in self.sites]
-        pending = [
-            pk
-            for pk, kind, payload in ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
-            .filter(kind__in=[ACCEPT_OUTPUT, "reserve.transfer"])
+        pending = list(
+            ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
+            .filter(Q(kind=ACCEPT_OUTPUT) | Q(kind="reserve.transfer", payload__from_wallet__in=wallets))
             .order_by("-id")
-            .values_list("id", "kind", "payload")[: self.PICK_WINDOW]
-            if kind == ACCEPT_OUTPUT or payload.get("from_wallet") in wallets
-        ]
+            .values_list("id", flat=True)[: self.PICK_WINDOW]
+        )
         if not pending:
             return
         request = ApprovalRequest.objects.get(pk=self.rng.choice(pending))
         team = self.team
         approvers = [team.treasury1, team.treasury2, team.custody1, team.custody2, team.custody3]
-        groups = [tier.group_id for tier in request.policy.tiers.all()]
-        of_policy = set(
-            ApproverMembership.objects.filter(
-                group_id__in=groups, revoked_at__isnull=True, user__is_active=True
-            ).values_list("user_id", flat=True)
+        of_policy = set().union(
+            *self.members_of(group for group, _required in self.policy_tiers(request)).values()
         )
         approvers = [u for u in approvers if u.pk in of_policy] or approvers
         user = self.rng.choice(approvers if self.rng.random() < 0.85 else self.candidates)
