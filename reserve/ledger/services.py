@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from reserve.amounts import AmountError, AmountField, AmountPlus, check_units, encode_sqlite
 from reserve.audit import audit_event_row, record_event
+from reserve.ledger import prepared
 from reserve.ledger.permit import executing_request_id
 from reserve.ledger.reasons import REVERSAL, UnknownReason, get_reason
 from reserve.models import (
@@ -278,16 +279,15 @@ def _number_and_save(entry: JournalEntry) -> None:
     entry.save()
 
 
-def _day_facts(queryset: models.QuerySet, day: dt.date) -> models.QuerySet:
+def _day_facts(queryset: models.QuerySet, on) -> models.QuerySet:
     """Accounts annotated with what the checks and the day rows need: the latest closed period
-    (``closed_through``: year * 100 + month), the account's row for ``day`` (``day_delta``,
-    ``day_closing``), the closing before it and the lowest closing after it (only a backdated
-    entry finds one). Index lookups on (account, day), one statement for every account; written
-    as SQL because building five ORM subqueries cost more than running them."""
+    (``closed_through``: year * 100 + month), the account's row for the day ``on`` (its database
+    value; ``day_delta``, ``day_closing``), the closing before it and the lowest closing after it
+    (only a backdated entry finds one). Index lookups on (account, day), one statement for every
+    account; written as SQL because building five ORM subqueries cost more than running them."""
     quote = connection.ops.quote_name
     account, days = quote(Account._meta.db_table), quote(AccountDay._meta.db_table)
     period = quote(Period._meta.db_table)
-    on = connection.ops.adapt_datefield_value(day)
 
     def closing(column: str, where: str, order: str) -> RawSQL:
         return RawSQL(  # noqa: S611 - the models' own tables, the day as a parameter
@@ -365,24 +365,45 @@ class _Writes:
 _FACTS = ("closed_through", "day_delta", "day_closing", "closing_before", "lowest_after")
 
 
+def _locked(*ids: int) -> models.QuerySet:
+    return (
+        Account.objects.select_for_update(of=("self",))
+        .select_related("asset", "wallet")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+
+
 def _lock_accounts(account_ids: list[int], day: dt.date) -> dict[int, Account]:
     """Lock the entry's accounts, in id order, and read their day facts (:func:`_day_facts`).
 
     On SQLite one statement does both (one writing transaction at a time, so nothing changes in
     between). On PostgreSQL the facts are read in a second statement: a ``FOR UPDATE`` that waited
     for another posting returns the account's new row, but subqueries of the same statement
-    would still see the rows as they were when it began."""
-    locked = (
-        Account.objects.select_for_update(of=("self",))
-        .select_related("asset", "wallet")
-        .filter(pk__in=account_ids)
-        .order_by("pk")
-    )
+    would still see the rows as they were when it began. Both are compiled once per number of
+    accounts (:mod:`reserve.ledger.prepared`)."""
+    ids = prepared.padded(sorted(set(account_ids)))
+    on = connection.ops.adapt_datefield_value(day)
     if connection.vendor != "postgresql":
-        return {account.pk: account for account in _day_facts(locked, day)}
-    accounts = {account.pk: account for account in locked}
-    for pk, *facts in _day_facts(Account.objects.filter(pk__in=account_ids), day).values_list("pk", *_FACTS):
-        for name, value in zip(_FACTS, facts, strict=True):
+        locked = prepared.instances(
+            ("ledger: locked accounts with day facts", len(ids)),
+            lambda on, *ids: _day_facts(_locked(*ids), on),
+            [on, *ids],
+        )
+        return {account.pk: account for account in locked}
+    accounts = {
+        account.pk: account
+        for account in prepared.instances(("ledger: locked accounts", len(ids)), _locked, ids)
+    }
+    facts = prepared.rows(
+        ("ledger: day facts", len(ids)),
+        lambda on, *ids: (
+            _day_facts(Account.objects.filter(pk__in=ids), on).order_by().values_list("pk", *_FACTS)
+        ),
+        [on, *ids],
+    )
+    for pk, *values in facts:
+        for name, value in zip(_FACTS, values, strict=True):
             setattr(accounts[pk], name, value)
     return accounts
 
@@ -470,9 +491,11 @@ def _consume_lots(
     pieces: list[_Piece] = []
     taken: dict[int, Lot] = {}
     needed = amount
-    takable = Lot.objects.filter(account=account, remaining__gt=0)
-    if forbidden:
-        takable = takable.exclude(restriction__in=forbidden)
+    excluded = tuple(sorted(forbidden))
+
+    def takable(account_id: int) -> models.QuerySet:
+        lots = Lot.objects.filter(account_id=account_id, remaining__gt=0)
+        return lots.exclude(restriction__in=excluded) if excluded else lots
 
     def take(lot: Lot) -> None:
         nonlocal needed
@@ -483,7 +506,15 @@ def _consume_lots(
         needed -= units
 
     if prefer:
-        preferred = {lot.pk: lot for lot in takable.filter(pk__in=prefer)}
+        ids = prepared.padded(prefer)
+        preferred = {
+            lot.pk: lot
+            for lot in prepared.instances(
+                ("ledger: preferred lots", excluded, len(ids)),
+                lambda account_id, *ids: takable(account_id).filter(pk__in=ids),
+                [account.pk, *ids],
+            )
+        }
         for lot_id in prefer:
             if needed == 0:
                 break
@@ -491,7 +522,11 @@ def _consume_lots(
                 take(preferred[lot_id])
     last_id = 0
     while needed:
-        batch = list(takable.filter(pk__gt=last_id).order_by("id")[:LOT_BATCH])
+        batch = prepared.instances(
+            ("ledger: oldest lots", excluded),
+            lambda account_id, after: takable(account_id).filter(pk__gt=after).order_by("id")[:LOT_BATCH],
+            [account.pk, last_id],
+        )
         for lot in batch:
             if needed == 0:
                 break
