@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from reserve.amounts import AmountField, ExactSum
@@ -18,6 +18,7 @@ from reserve.models import (
     Category,
     JournalEntry,
     Lot,
+    LotMovement,
     Posting,
     Wallet,
 )
@@ -161,20 +162,90 @@ def lots_for(wallet: Wallet, asset: Asset) -> list[LotView]:
 
 
 def lots_taken_into(lot: Lot) -> QuerySet[Lot]:
-    """The lots ``lot``'s units were taken from, oldest first: the lots of its original lot, with
-    its restriction or none, that the entry which opened it took (a reversal of an outflow takes
-    nothing: it gives back what the reversed entry took). One transfer may gather units of
-    several such lots into one (issue #16); ``lot.parent`` names the first. None for a root lot."""
+    """The lots ``lot``'s units were taken from, oldest first; none for a root lot. One transfer
+    may gather units of several lots of one original lot into one (issue #16); ``lot.parent``
+    names the first.
+
+    Which taken units went into which opened lot is not stored: it is replayed from the entry's
+    postings and lot movements exactly as the posting allotted them (:func:`_sources_in_entry`)."""
     if lot.root_id is None:
         return Lot.objects.none()
-    entry = lot.opened_by.entry
-    same_lineage = Lot.objects.filter(
-        Q(pk=lot.root_id) | Q(root_id=lot.root_id), restriction__in={"", lot.restriction}
+    entry_id, reverses_id = (
+        Posting.objects.filter(pk=lot.opened_by_id).values_list("entry_id", "entry__reverses_id").get()
     )
-    taken = same_lineage.filter(movements__posting__entry_id=entry.pk)
-    if entry.reverses_id is not None and not taken.exists():
-        taken = same_lineage.filter(movements__posting__entry_id=entry.reverses_id)
-    return taken.distinct().order_by("id")
+    sources = _sources_in_entry(entry_id, reverses_id).get(lot.pk, set())
+    return Lot.objects.filter(pk__in=sources).order_by("id")
+
+
+def _sources_in_entry(entry_id: int, reverses_id: int | None) -> dict[int, set[int]]:
+    """{lot opened by the entry: the lots its units were taken from}, replaying the posting
+    (``reserve.ledger.services._post``): per asset, the units the entry's outflows took (in
+    posting line order, each in the order it took its lots) fill its inflows in line order; an
+    inflow that finds nothing taken (the reversal of an outflow) takes back what the reversed
+    entry's outflow from the same account took. A piece goes to the inflow's lot of the same
+    original lot and restriction; an unrestricted piece takes the inflow's restriction, read
+    from the lots themselves (the one whose amount its restricted pieces do not fill)."""
+
+    def movements_of(entry: int) -> dict[int, list[list]]:
+        pieces: dict[int, list[list]] = defaultdict(list)
+        for posting_id, source_id, root_id, restriction, units in (
+            LotMovement.objects.filter(posting__entry_id=entry)
+            .order_by("id")
+            .values_list("posting_id", "lot_id", "lot__root_id", "lot__restriction", "amount")
+        ):
+            pieces[posting_id].append([source_id, root_id or source_id, restriction, units])
+        return pieces
+
+    postings = list(
+        Posting.objects.filter(entry_id=entry_id)
+        .order_by("line")
+        .values_list("pk", "account_id", "account__asset_id", "amount")
+    )
+    taken = movements_of(entry_id)
+    opened: dict[int, list[Lot]] = defaultdict(list)
+    for opened_lot in Lot.objects.filter(opened_by__entry_id=entry_id, root_id__isnull=False).order_by("id"):
+        opened[opened_lot.opened_by_id].append(opened_lot)
+    pools: dict[int, list[list]] = defaultdict(list)
+    for posting_id, _account_id, asset_id, amount in postings:
+        if amount < 0:
+            pools[asset_id].extend(taken[posting_id])
+    restore: dict[int, list[list]] = {}
+    if reverses_id is not None:
+        reversed_pieces = movements_of(reverses_id)
+        for posting_id, account_id in Posting.objects.filter(entry_id=reverses_id, amount__lt=0).values_list(
+            "pk", "account_id"
+        ):
+            restore[account_id] = reversed_pieces[posting_id]
+    sources: dict[int, set[int]] = defaultdict(set)
+    for posting_id, account_id, asset_id, amount in postings:
+        lots = opened.get(posting_id)
+        if amount <= 0 or not lots:
+            continue
+        pool = pools[asset_id] or restore.get(account_id, [])
+        needed, pieces = amount, []
+        while needed and pool:
+            source_id, root_id, restriction, units = pool[0]
+            share = min(units, needed)
+            pieces.append((source_id, root_id, restriction, share))
+            needed -= share
+            pool[0][3] -= share
+            if pool[0][3] == 0:
+                pool.pop(0)
+        by_key = {(lot.root_id, lot.restriction): lot for lot in lots}
+        unfilled = {lot.pk: lot.amount for lot in lots}
+        for _source, root_id, restriction, share in pieces:
+            if restriction and (root_id, restriction) in by_key:
+                unfilled[by_key[root_id, restriction].pk] -= share
+        for source_id, root_id, restriction, _share in pieces:
+            if restriction:
+                destination = by_key.get((root_id, restriction))
+            else:
+                destination = next(
+                    (lot for lot in lots if lot.root_id == root_id and unfilled[lot.pk] > 0), None
+                )
+            if destination is not None:
+                sources[destination.pk].add(source_id)
+    return sources
 
 
 #: Columns of an open-lot row (:func:`open_lot_rows`).

@@ -125,6 +125,52 @@ def test_reversing_an_outflow_of_many_fragments_gives_them_back_in_one_lot(asset
     assert verify_ledger().ok
 
 
+def test_each_lot_names_only_the_lots_its_own_units_came_from(asset, wallet, fund_in, accounts):
+    """One entry with two inflows of one original lot: each opened lot names the lots that
+    filled it, in the order the posting took them, not every lot the entry took."""
+    seized, fragmented, destination = accounts
+    fund_in(wallet, asset, 100, label="Seizure A")
+    fragment(seized, fragmented, 4, units=5)  # four lots of 5
+    first, second, third, fourth = open_lots(fragmented)
+    other = get_account(wallet=WalletFactory(code="cold-d"), category=FORFEITED, asset=asset)
+
+    post_entry(reason="test.move", lines=[Line(fragmented, -20), Line(destination, 12), Line(other, 8)])
+
+    (into_destination,) = open_lots(destination)
+    (into_other,) = open_lots(other)
+    assert list(lots_taken_into(into_destination)) == [first, second, third]
+    assert list(lots_taken_into(into_other)) == [third, fourth], "the third lot was split between them"
+
+
+def test_a_restricted_lot_names_only_the_lots_under_its_restriction(asset, wallet, fund_in, accounts):
+    seized, fragmented, destination = accounts
+    fund_in(wallet, asset, 100, label="Seizure A")
+    transfer(seized, fragmented, 5)
+    transfer(seized, fragmented, 5, restriction=NO_SALE)
+    free, restricted = open_lots(fragmented)
+
+    transfer(fragmented, destination, 10)
+
+    arrived_free, arrived_restricted = open_lots(destination)
+    assert (arrived_free.restriction, arrived_restricted.restriction) == ("", NO_SALE)
+    assert list(lots_taken_into(arrived_free)) == [free]
+    assert list(lots_taken_into(arrived_restricted)) == [restricted]
+
+
+def test_units_given_a_restriction_on_arrival_name_the_lots_they_came_from(asset, wallet, fund_in, accounts):
+    seized, fragmented, destination = accounts
+    fund_in(wallet, asset, 100, label="Seizure A")
+    transfer(seized, fragmented, 5)
+    transfer(seized, fragmented, 5, restriction=NO_SALE)
+    free, restricted = open_lots(fragmented)
+
+    transfer(fragmented, destination, 10, restriction=NO_SALE)
+
+    (arrived,) = open_lots(destination)
+    assert (arrived.restriction, arrived.amount) == (NO_SALE, 10)
+    assert list(lots_taken_into(arrived)) == [free, restricted]
+
+
 def _key(lot: Lot) -> tuple:
     return (lot.root_id or lot.pk, lot.restriction, lot.origin_kind, lot.origin_label)
 
@@ -170,6 +216,14 @@ def test_random_transfers_between_two_accounts_keep_lots_bounded(moves):
             taken = Lot.objects.filter(movements__posting__entry=entry)
             opened = Lot.objects.filter(opened_by__entry=entry)
             assert opened.count() <= len({_key(lot) for lot in taken})
+            # Every lot the entry took fed exactly the opened lots of its key (provenance).
+            fed = {lot.pk: {source.pk for source in lots_taken_into(lot)} for lot in opened}
+            assert set().union(*fed.values()) == {lot.pk for lot in taken}
+            for lot in opened:
+                assert {_key(source)[:2] for source in taken if source.pk in fed[lot.pk]} <= {
+                    (lot.root_id, lot.restriction),
+                    (lot.root_id, ""),
+                }
             assert len(open_lots(a)) + len(open_lots(b)) <= open_before + 1
 
         for source, destination in ((a, b), (b, a)):
