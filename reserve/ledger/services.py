@@ -505,8 +505,10 @@ def _record_days(lines: Sequence[Line], day: dt.date, writes: _Writes) -> None:
             )
 
 
-#: How many lots one query reads while consuming: a posting reads only the lots it takes.
-LOT_BATCH = 64
+#: How many lots each query reads while consuming, in turn (the last repeats): most postings
+#: take one or two lots, so the first read is small; one that takes many reads larger batches.
+#: A posting reads about the lots it takes, never the account's whole list.
+LOT_BATCHES = (2, 8, 64)
 
 
 def _consume_lots(
@@ -550,11 +552,14 @@ def _consume_lots(
                 break
             if lot_id in preferred:
                 take(preferred[lot_id])
-    last_id = 0
+    last_id, round_ = 0, 0
     while needed:
+        size = LOT_BATCHES[min(round_, len(LOT_BATCHES) - 1)]
         batch = prepared.instances(
-            ("ledger: oldest lots", excluded),
-            lambda account_id, after: takable(account_id).filter(pk__gt=after).order_by("id")[:LOT_BATCH],
+            ("ledger: oldest lots", excluded, size),
+            lambda account_id, after, size=size: (
+                takable(account_id).filter(pk__gt=after).order_by("id")[:size]
+            ),
             [account.pk, last_id],
         )
         for lot in batch:
@@ -562,9 +567,9 @@ def _consume_lots(
                 break
             if lot.pk not in taken:  # a preferred lot taken above is empty now
                 take(lot)
-        if len(batch) < LOT_BATCH:
+        if len(batch) < size:
             break
-        last_id = batch[-1].pk
+        last_id, round_ = batch[-1].pk, round_ + 1
     if needed:
         blocked = sorted(
             set(

@@ -2,7 +2,8 @@
 open one lot per (original lot, restriction, origin), however many lots they were taken from."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -237,3 +238,25 @@ def test_random_transfers_between_two_accounts_keep_lots_bounded(moves):
         report = verify_ledger()
         assert report.ok, report.problems
         transaction.set_rollback(True)
+
+
+def test_consuming_reads_about_the_lots_it_takes_in_fifo_order(asset, wallet, fund_in, accounts):
+    """FIFO runs in the database a small batch first: a posting that takes one lot of an account
+    holding a hundred reads two; one that takes fifty reads 2, 8, then 64 at most."""
+    seized, fragmented, destination = accounts
+    fund_in(wallet, asset, 1_000, label="Seizure A")
+    fragment(seized, fragmented, 100)
+
+    def lot_reads(units):
+        with CaptureQueriesContext(connection) as queries:
+            transfer(fragmented, destination, units)
+        return [
+            int(q["sql"].rsplit("LIMIT", 1)[1].split()[0])
+            for q in queries.captured_queries
+            if q["sql"].startswith('SELECT "reserve_lot"') and "LIMIT" in q["sql"]
+        ]
+
+    assert lot_reads(1) == [2]
+    assert lot_reads(50) == [2, 8, 64]
+    assert [lot.amount for lot in open_lots(destination)] == [1, 50]
+    assert len(open_lots(fragmented)) == 49
