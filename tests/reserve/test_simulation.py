@@ -32,12 +32,14 @@ from django.utils import timezone
 
 from reserve.amounts import ExactSum
 from reserve.approvals.services import ApprovalError, create_request, decide, expire_requests
+from reserve.ledger import prepared
 from reserve.ledger.services import LedgerError, Line, Origin, get_account, post_entry, reverse_entry
 from reserve.ledger.verification import verify_ledger
 from reserve.models import (
     Account,
     ApprovalRequest,
     ApproverMembership,
+    Decision,
     JournalEntry,
     Posting,
     RequestStatus,
@@ -100,22 +102,34 @@ class Simulation(IntakeOperations, MiningOperations):
         return tiers
 
     def members_of(self, group_ids) -> dict[int, set[int]]:
-        """The active approvers of each group, as the database holds them now (one query)."""
+        """The active approvers of each group, as the database holds them now (one statement,
+        compiled once: :mod:`reserve.ledger.prepared`)."""
         members: dict[int, set[int]] = {group_id: set() for group_id in group_ids}
-        for group_id, user_id in ApproverMembership.objects.filter(
-            group_id__in=list(members), revoked_at__isnull=True, user__is_active=True
-        ).values_list("group_id", "user_id"):
+        ids = prepared.padded(list(members))
+        for group_id, user_id in prepared.rows(
+            ("simulation: members", len(ids)),
+            lambda *ids: ApproverMembership.objects.filter(
+                group_id__in=ids, revoked_at__isnull=True, user__is_active=True
+            ).values_list("group_id", "user_id"),
+            ids,
+        ):
             members[group_id].add(user_id)
         return members
 
     def approvals_of(self, request: ApprovalRequest) -> set[int]:
         """Who approved the request's current revision and digest (the maker never counts)."""
-        approvals = set(
-            request.decisions.filter(
-                verdict="approve", revision=request.revision, digest=request.payload_digest
-            ).values_list("approver_id", flat=True)
+        decisions = prepared.rows(
+            ("simulation: decisions",),
+            lambda pk: Decision.objects.filter(request_id=pk).values_list(
+                "approver_id", "verdict", "revision", "digest"
+            ),
+            [request.pk],
         )
-        return approvals - {request.maker_id}
+        return {
+            approver
+            for approver, verdict, revision, digest in decisions
+            if verdict == "approve" and revision == request.revision and digest == request.payload_digest
+        } - {request.maker_id}
 
     def apply_entry(self, entry: JournalEntry) -> None:
         for account_id, amount in entry.postings.values_list("account_id", "amount"):
@@ -310,7 +324,9 @@ class Simulation(IntakeOperations, MiningOperations):
             self.stats[f"{name} refused"] += 1
 
     def check(self, *, streams: bool = True, full: bool) -> None:
-        actual = dict(Account.objects.values_list("id", "balance"))
+        actual = dict(
+            prepared.rows(("simulation: balances",), lambda: Account.objects.values_list("id", "balance"), [])
+        )
         for account_id, balance in actual.items():
             assert balance == self.expected.get(account_id, 0), f"account {account_id}: {balance} != replay"
             account = next((a for a in self.accounts if a.pk == account_id), None)
