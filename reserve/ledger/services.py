@@ -24,6 +24,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.expressions import RawSQL
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -499,10 +500,11 @@ def _record_days(lines: Sequence[Line], day: dt.date, writes: _Writes) -> None:
     writes.insert(rows, upsert=("account", "day"))
     for line in lines:
         if line.account.lowest_after is not None:
-            # A backdated entry moves every later closing balance of this account, in one statement.
-            AccountDay.objects.filter(account=line.account, day__gt=day).update(
-                closing=_ClosingPlus("closing", line.amount)
-            )
+            # A backdated entry moves every later closing balance of this account, in one
+            # statement whose result nothing reads (on PostgreSQL it travels with the last one).
+            query = AccountDay.objects.filter(account=line.account, day__gt=day).query.chain(UpdateQuery)
+            query.add_update_values({"closing": _ClosingPlus("closing", line.amount)})
+            writes.add(*query.get_compiler(connection.alias).as_sql())
 
 
 #: How many lots each query reads while consuming, in turn (the last repeats): most postings
