@@ -219,7 +219,7 @@ def _insert_columns(
 
 
 def _number_and_insert_postgresql(
-    entry: JournalEntry, event: AuditEvent, *, after: Sequence[tuple[str, list]] = ()
+    entry: JournalEntry, event: AuditEvent, *, after: Sequence[tuple[str, list]] = (), commit: bool = False
 ) -> None:
     """Take the year's next number and insert the entry and its audit row, in one statement.
     The entry's id was drawn before (:func:`_hold_year`): its postings and lots name it first,
@@ -227,7 +227,12 @@ def _number_and_insert_postgresql(
 
     The counter's ``UPDATE`` locks its row until commit; it is the entry's last statement, so
     postings to different accounts wait on each other only here, and for no other round trip.
-    A rolled-back posting gives its number back: numbers stay gapless."""
+    A rolled-back posting gives its number back: numbers stay gapless.
+
+    ``commit``: the posting's transaction is its own (no caller's atomic block around it), so
+    COMMIT goes in the same round trip: the counter is held for the server's commit alone, not
+    also for the client's turn and a round trip (the driver's own commit then finds nothing
+    to do, and Django's atomic block ends as usual, on-commit callbacks included)."""
     quote = connection.ops.quote_name
     digits = "n.last_number::text"
     entry_columns, entry_values, entry_params = _insert_columns(
@@ -259,12 +264,15 @@ def _number_and_insert_postgresql(
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            "; ".join([*(statement for statement, _params in after), sql]),
+            "; ".join([*(statement for statement, _params in after), sql, *(["COMMIT"] if commit else [])]),
             [*(p for _statement, params in after for p in params), entry.year, *entry_params, *event_params],
         )
-        while cursor.nextset():  # the entry's statement comes last
-            pass
-        row = cursor.fetchone()
+        row = None
+        while True:
+            if cursor.description is not None:  # the entry's statement: the one that returns rows
+                row = cursor.fetchone()
+            if not cursor.nextset():
+                break
     if row is None:
         raise LedgerError(_("The journal sequence of %(year)s could not be opened.") % {"year": entry.year})
     entry.sequence, entry.number, event.pk = row
@@ -881,6 +889,9 @@ def _post(
 
     postgresql = connection.vendor == "postgresql"
     day = local_day(effective_at)
+    # The transaction is the posting's own: no atomic block around it, and autocommit on (with
+    # it off, the caller's transaction is still open after the block).
+    own_transaction = not connection.in_atomic_block and connection.get_autocommit()
     with transaction.atomic():
         entry_id = _hold_year(day.year) if postgresql else None
         accounts = _lock_accounts([line.account.pk for line in lines], day)
@@ -980,7 +991,8 @@ def _post(
             },
         )
         if postgresql:
-            _number_and_insert_postgresql(entry, event, after=writes.pending)
+            # Nothing runs in the transaction after this statement.
+            _number_and_insert_postgresql(entry, event, after=writes.pending, commit=own_transaction)
         else:
             _insert_returning_ids([event])
     return entry
