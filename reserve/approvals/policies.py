@@ -14,7 +14,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from reserve.approvals.errors import ApprovalError
@@ -56,18 +55,15 @@ def _policy_matches(policy: ApprovalPolicy, kind: str, facts: MatchFacts) -> boo
 def first_match(kind: str, facts: MatchFacts, *, up_to_priority: int | None = None) -> ApprovalPolicy | None:
     """The first active policy, by priority, whose conditions ``facts`` meet, or None.
 
-    The database leaves out the policies of another kind or another asset (the same conditions
+    The database leaves out the policies of other kinds (the first condition
     :func:`_policy_matches` checks, so the answer is the same), sparing the reading of every
     app's policies at each step. ``up_to_priority``: only the policies at that priority or in
-    front of it are read, for a caller that asks whether a given policy still comes first."""
-    policies = ApprovalPolicy.objects.filter(Q(kind="") | Q(kind=kind), is_active=True)
-    if facts.asset is None:
-        policies = policies.filter(asset__isnull=True)
-    else:
-        policies = policies.filter(Q(asset__isnull=True) | Q(asset_id=facts.asset.pk))
+    front of it are read, for a caller that asks whether a given policy still comes first. A
+    policy's asset is not read with it: matching needs only its id."""
+    policies = ApprovalPolicy.objects.filter(is_active=True, kind__in=("", kind))
     if up_to_priority is not None:
         policies = policies.filter(priority__lte=up_to_priority)
-    for policy in policies.select_related("asset").order_by("priority"):
+    for policy in policies.order_by("priority"):
         if _policy_matches(policy, kind, facts):
             return policy
     return None
