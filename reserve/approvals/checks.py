@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from reserve.approvals.access import approver_group_ids
 from reserve.approvals.errors import ApprovalError
-from reserve.approvals.policies import match_policy
+from reserve.approvals.policies import first_match
 from reserve.approvals.quorum import Standing, policy_tiers
 from reserve.approvals.registry import MatchFacts
 from reserve.models import ApprovalRequest, RequestStatus
@@ -35,7 +35,10 @@ def ensure_open(request: ApprovalRequest, now: dt.datetime | None = None) -> Non
 
 def still_governed_by(request: ApprovalRequest) -> bool:
     """The policy that matches the request's facts today is still the one it was made under
-    (a stricter policy added in front of it since then takes the request away)."""
+    (a stricter policy added in front of it since then takes the request away).
+
+    Only the policies up to the request's own priority are read: a match behind it could never
+    come first, and when none of those matches, no policy governs the request as made."""
     facts = MatchFacts(
         asset=request.asset,
         amount_units=request.amount_units,
@@ -43,10 +46,8 @@ def still_governed_by(request: ApprovalRequest) -> bool:
         source_category=request.source_category,
         destination_category=request.destination_category,
     )
-    try:
-        return match_policy(request.kind, facts).pk == request.policy_id
-    except ApprovalError:
-        return False
+    found = first_match(request.kind, facts, up_to_priority=request.policy.priority)
+    return found is not None and found.pk == request.policy_id
 
 
 def decision_refusal(request: ApprovalRequest, user, *, digest: str | None = None) -> ApprovalError | None:

@@ -75,6 +75,13 @@ class RequestKind:
         kinds whose payload is already what they act on."""
         return payload
 
+    def parse_request(self, request) -> Any:
+        """The action of a stored request, as :meth:`parse` reads its payload: how the engine
+        reads it to execute it, inside the deciding transaction. The engine read the request
+        under its row lock together with its asset, in that same transaction; a kind may take
+        such a row from the request rather than read it again. The default is ``parse``."""
+        return self.parse(request.payload)
+
     def clean_and_parse(self, payload: dict) -> tuple[dict, Any]:
         """``clean_payload``, then ``parse`` of what it returns: how the engine reads a payload
         when a request is made or amended. A kind whose cleaning already reads every row its

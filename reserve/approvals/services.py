@@ -321,7 +321,7 @@ def _execute(request: ApprovalRequest, approver, progress: list[TierProgress]) -
             )
         )
     handler = _kind(request.kind)
-    action = handler.parse(request.payload)
+    action = handler.parse_request(request)
     handler.check_executable(action)
     with approved_request(request.pk):
         result = handler.execute(request=request, action=action, actor=approver) or {}

@@ -93,7 +93,19 @@ class TransferKind(RequestKind):
         return clean, action
 
     def parse(self, payload: dict) -> TransferAction:
-        asset = Asset.objects.get(symbol=payload["asset"])
+        return self._action(payload, Asset.objects.get(symbol=payload["asset"]))
+
+    def parse_request(self, request) -> TransferAction:
+        """The request's own asset, read with the locked request in this transaction, is the
+        row ``parse`` would read by its symbol: it is not read again."""
+        asset = request.asset
+        if asset is None or asset.symbol != request.payload["asset"]:
+            return self.parse(request.payload)
+        return self._action(request.payload, asset)
+
+    @staticmethod
+    def _action(payload: dict, asset: Asset) -> TransferAction:
+        """The action ``payload`` names, ``asset`` being the row its symbol names."""
         wallets = Wallet.objects.in_bulk([payload["from_wallet"], payload["to_wallet"]], field_name="code")
         if payload["from_wallet"] not in wallets or payload["to_wallet"] not in wallets:
             raise Wallet.DoesNotExist(f"no wallet {payload['from_wallet']} or {payload['to_wallet']}")
@@ -155,8 +167,9 @@ class TransferKind(RequestKind):
 
     def check_executable(self, action: TransferAction) -> None:
         asset, source, destination = action.asset, action.source, action.destination
-        # The action's asset and wallets were read in this step (by ``parse``, or by cleaning
-        # when the request is made): their flags are current.
+        # The action's asset and wallets were read in this step (by ``parse``, the asset with
+        # the locked request when it executes, or by cleaning when the request is made): their
+        # flags are current.
         checks.ensure_active(asset=asset, wallets=[source, destination], fresh=True)
         address_rows = action.loaded.get("address_rows")
         if address_rows is None:
