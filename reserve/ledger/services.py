@@ -218,6 +218,18 @@ def _insert_columns(
     return columns, values, params
 
 
+def _insert_rows(objs: Sequence[models.Model]) -> tuple[str, list, list[str]]:
+    """``INSERT INTO <table> (<columns>) VALUES (...), ...`` for rows of one model, its
+    parameters and the quoted columns."""
+    rows, params = [], []
+    for obj in objs:
+        columns, values, row_params = _insert_columns(obj, {})
+        rows.append(f"({', '.join(values)})")
+        params += row_params
+    table = connection.ops.quote_name(objs[0]._meta.db_table)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(rows)}", params, columns  # noqa: S608 - the model's own table
+
+
 def _number_and_insert_postgresql(
     entry: JournalEntry, event: AuditEvent, *, after: Sequence[tuple[str, list]] = (), commit: bool = False
 ) -> None:
@@ -293,21 +305,13 @@ def _insert_returning_ids(objs: Sequence[models.Model], *, order_by: str | None 
     without compiling a query each time. ``order_by``: a field that tells the rows apart, read
     back with the ids (the order of ``RETURNING`` rows is not promised)."""
     quote = connection.ops.quote_name
-    rows, params = [], []
-    for obj in objs:
-        columns, values, row_params = _insert_columns(obj, {})
-        rows.append(f"({', '.join(values)})")
-        params += row_params
+    insert, params, _columns = _insert_rows(objs)
     meta = objs[0]._meta
     returned = [quote(meta.pk.column)]
     if order_by is not None:
         returned.append(quote(meta.get_field(order_by).column))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES {', '.join(rows)} "  # noqa: S608 - the model's own table
-            f"RETURNING {', '.join(returned)}",
-            params,
-        )
+        cursor.execute(f"{insert} RETURNING {', '.join(returned)}", params)
         ids = cursor.fetchall()
     if order_by is not None:
         by_key = {key: pk for pk, key in ids}
@@ -385,13 +389,8 @@ class _Writes:
         """Insert rows of one model whose ids nobody reads; ``upsert``: on a conflict with an
         existing row on these columns, the existing row takes the new values."""
         quote = connection.ops.quote_name
-        rows, params = [], []
-        for obj in objs:
-            columns, values, row_params = _insert_columns(obj, {})
-            rows.append(f"({', '.join(values)})")
-            params += row_params
+        sql, params, columns = _insert_rows(objs)
         meta = objs[0]._meta
-        sql = f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES {', '.join(rows)}"  # noqa: S608 - the model's own table
         if upsert:
             conflict = ", ".join(quote(meta.get_field(name).column) for name in upsert)
             updated = ", ".join(

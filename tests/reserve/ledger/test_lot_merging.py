@@ -143,33 +143,29 @@ def test_each_lot_names_only_the_lots_its_own_units_came_from(asset, wallet, fun
     assert list(lots_taken_into(into_other)) == [third, fourth], "the third lot was split between them"
 
 
-def test_a_restricted_lot_names_only_the_lots_under_its_restriction(asset, wallet, fund_in, accounts):
+@pytest.mark.parametrize(
+    ("on_arrival", "expected"),
+    [
+        ("", [("", ["free"]), (NO_SALE, ["restricted"])]),  # each keeps its own restriction
+        (NO_SALE, [(NO_SALE, ["free", "restricted"])]),  # the free units take the line's restriction
+    ],
+)
+def test_a_lot_names_only_the_lots_under_its_restriction(
+    asset, wallet, fund_in, accounts, on_arrival, expected
+):
     seized, fragmented, destination = accounts
     fund_in(wallet, asset, 100, label="Seizure A")
     transfer(seized, fragmented, 5)
     transfer(seized, fragmented, 5, restriction=NO_SALE)
     free, restricted = open_lots(fragmented)
+    names = {free.pk: "free", restricted.pk: "restricted"}
 
-    transfer(fragmented, destination, 10)
+    transfer(fragmented, destination, 10, restriction=on_arrival)
 
-    arrived_free, arrived_restricted = open_lots(destination)
-    assert (arrived_free.restriction, arrived_restricted.restriction) == ("", NO_SALE)
-    assert list(lots_taken_into(arrived_free)) == [free]
-    assert list(lots_taken_into(arrived_restricted)) == [restricted]
-
-
-def test_units_given_a_restriction_on_arrival_name_the_lots_they_came_from(asset, wallet, fund_in, accounts):
-    seized, fragmented, destination = accounts
-    fund_in(wallet, asset, 100, label="Seizure A")
-    transfer(seized, fragmented, 5)
-    transfer(seized, fragmented, 5, restriction=NO_SALE)
-    free, restricted = open_lots(fragmented)
-
-    transfer(fragmented, destination, 10, restriction=NO_SALE)
-
-    (arrived,) = open_lots(destination)
-    assert (arrived.restriction, arrived.amount) == (NO_SALE, 10)
-    assert list(lots_taken_into(arrived)) == [free, restricted]
+    assert [
+        (lot.restriction, [names[source.pk] for source in lots_taken_into(lot)])
+        for lot in open_lots(destination)
+    ] == expected
 
 
 def _key(lot: Lot) -> tuple:
