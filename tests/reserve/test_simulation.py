@@ -52,6 +52,8 @@ SEED = int(os.environ.get("SIM_SEED") or random.SystemRandom().randrange(1, 10**
 OPS = int(os.environ.get("SIM_OPS") or 10_000)
 #: Print the rate every this many operations (a long run shows it is still going, and how fast).
 PROGRESS_EVERY = 10_000
+#: How often the simulation's clock lets waiting requests expire (see ``Simulation.STALE_AFTER``).
+CLOCK_EVERY = 1_000
 CATEGORIES = ["custody:pending", "reserve:forfeited", "reserve:mined"]
 
 
@@ -59,6 +61,11 @@ class Simulation(IntakeOperations, MiningOperations):
     #: An operation that picks a pending request, an item or a report chooses among the latest
     #: this many, so that picking costs the same however many wait.
     PICK_WINDOW = 500
+    #: The simulation has no clock, so no request would ever reach its expiry: every
+    #: :data:`CLOCK_EVERY` operations, the pending requests made more than this many requests
+    #: ago expire, through ``expire_requests`` as the hourly task closes them. Requests left
+    #: waiting would otherwise pile up, and every pick among pending ones walked them all.
+    STALE_AFTER = 1_000
 
     def __init__(self, team, asset, rng: random.Random):
         self.team = team
@@ -292,6 +299,16 @@ class Simulation(IntakeOperations, MiningOperations):
         )
         assert expire_requests() >= 1
 
+    def expire_stale(self) -> None:
+        newest = ApprovalRequest.objects.order_by("-id").values_list("id", flat=True).first()
+        if newest is None:
+            return
+        stale = ApprovalRequest.objects.filter(
+            status=RequestStatus.PENDING, pk__lte=newest - self.STALE_AFTER
+        )
+        if stale.update(expires_at=timezone.now() - dt.timedelta(seconds=1)):
+            self.stats["requests expired unanswered"] += expire_requests()
+
     def op_toggle_user(self):
         user = self.rng.choice(self.candidates[:3])
         user.is_active = not user.is_active
@@ -376,6 +393,8 @@ def test_random_operations_keep_every_invariant(team, asset):
     for index in range(1, OPS + 1):
         try:
             sim.step()
+            if index % CLOCK_EVERY == 0:
+                sim.expire_stale()
             sim.check(streams=streams_check_due(index), full=full_check_due(index))
         except AssertionError as exc:
             raise AssertionError(f"seed {SEED}, operation {index}: {exc}") from exc

@@ -71,6 +71,9 @@ class IntakeOperations:
     """Mixed into the simulation: needs ``self.rng``, ``self.team``, ``self.asset``, ``self.stats``,
     ``self.candidates`` and ``self.decide_as`` (the decision and its quorum model)."""
 
+    #: Items older than the latest this many are not picked any more (see ``_pick_item``).
+    ITEM_WINDOW = 5_000
+
     INTAKE_OPERATIONS = [
         ("intake_register", 6),
         ("intake_custody", 6),
@@ -136,7 +139,12 @@ class IntakeOperations:
         self.forfeited_verified: set[int] = set()
 
     def _pick_item(self, *states: str, unless_pending: str = "") -> SeizedItem | None:
-        items = SeizedItem.objects.filter(custody_wallet=self.intake_wallet, state__in=states)
+        newest = SeizedItem.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        # Only the latest ITEM_WINDOW items: the walk back through the wallet's items until
+        # PICK_WINDOW match is bounded however many older items sit in other states.
+        items = SeizedItem.objects.filter(
+            custody_wallet=self.intake_wallet, state__in=states, pk__gt=newest - self.ITEM_WINDOW
+        )
         if unless_pending:
             waiting = ApprovalRequest.objects.filter(status=RequestStatus.PENDING, kind=unless_pending)
             # In SQL: reading every waiting payload made the pick cost grow with the run.
